@@ -1,0 +1,70 @@
+// kiln's runtime API. An Engine is built once from a model and is immutable: share it
+// between threads. Each request uses its own ExecutionContext (TensorRT's
+// ICudaEngine / IExecutionContext split).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kiln/status.h"
+#include "kiln/tensor.h"
+
+namespace kiln {
+
+// A graph input or output as declared by the model. dims[i] is -1 where the model leaves
+// the dim dynamic; dim_names[i] then holds its symbolic name ("batch_size"), if any.
+struct TensorDesc {
+  std::string name;
+  DType dtype = DType::kUndefined;
+  bool has_shape = false;  // false when the model does not declare the rank
+  std::vector<int64_t> dims;
+  std::vector<std::string> dim_names;
+  std::string shape_string() const;  // "batch_size x 3 x 224 x 224"
+};
+
+class ExecutionContext;
+class EngineImpl;
+
+class Engine {
+ public:
+  // Imports, verifies and prepares an ONNX model. Errors name the file and the node.
+  static Result<std::shared_ptr<Engine>> from_onnx_file(const std::string& path);
+  static Result<std::shared_ptr<Engine>> from_onnx_bytes(const std::string& bytes,
+                                                         const std::string& name = "<memory>");
+  ~Engine();
+
+  const std::vector<TensorDesc>& inputs() const;
+  const std::vector<TensorDesc>& outputs() const;
+  size_t num_nodes() const;
+
+  std::unique_ptr<ExecutionContext> create_context() const;
+
+ private:
+  explicit Engine(std::unique_ptr<EngineImpl> impl);
+  std::shared_ptr<const EngineImpl> impl_;
+  friend class ExecutionContext;
+};
+
+class ExecutionContext {
+ public:
+  ~ExecutionContext();
+  // Binds an input. Checks name, dtype, rank and fixed dims now; symbolic dims shared by
+  // several inputs are checked together in run().
+  Status set_input(const std::string& name, const Tensor& tensor);
+  Status run();
+  // Outputs of the last successful run(), in the model's output order.
+  const std::vector<Tensor>& outputs() const { return outputs_; }
+  Result<Tensor> output(const std::string& name) const;
+
+ private:
+  friend class Engine;
+  explicit ExecutionContext(std::shared_ptr<const EngineImpl> engine);
+  std::shared_ptr<const EngineImpl> engine_;
+  std::vector<Tensor> inputs_;   // per model input
+  std::vector<Tensor> outputs_;  // per model output
+  std::vector<Tensor> values_;   // per graph value, during run()
+};
+
+}  // namespace kiln

@@ -1,0 +1,31 @@
+// Convolution geometry from ONNX attributes: kernel, strides, dilations and the padding
+// that auto_pad implies, resolved against a concrete input size.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "ir/sym_shape.h"
+#include "kiln/status.h"
+
+namespace kiln {
+
+struct ConvAttributes {
+  std::string auto_pad = "NOTSET";  // NOTSET, SAME_UPPER, SAME_LOWER, VALID
+  std::vector<int64_t> kernel_shape;  // empty: taken from the weights
+  std::vector<int64_t> strides, dilations, pads;  // pads: begins then ends
+  int64_t group = 1;
+
+  static Result<ConvAttributes> parse(const Node& node);
+};
+
+struct ConvGeometry {
+  std::vector<int64_t> kernel, strides, dilations, pad_begin, pad_end, out;
+};
+
+// `in` and `kernel` are the spatial sizes. Errors name the dim that does not fit.
+Result<ConvGeometry> resolve_conv_geometry(const ConvAttributes& attrs, const std::vector<int64_t>& in,
+                                           const std::vector<int64_t>& kernel);
+
+}  // namespace kiln

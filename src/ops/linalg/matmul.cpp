@@ -1,0 +1,123 @@
+// MatMul (numpy semantics). float32 runs on oneDNN, with constant B (weights) packed
+// once per input shape; other types use a plain reference loop.
+#include <cstring>
+
+#include "backend/cpu/matmul_primitive.h"
+#include "ops/linalg/matmul_shape.h"
+#include "ops/linalg/linalg_ops.h"
+#include "ops/op_util.h"
+
+namespace kiln {
+namespace {
+
+template <typename T> auto load(const T& v) {
+  if constexpr (std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>) return to_float(v);
+  else return v;
+}
+
+// Reference batched matmul over broadcast batch dims, accumulating in Acc.
+template <typename T>
+void reference_matmul(const MatmulDims& d, const T* a, const T* b, T* c) {
+  using Acc = std::conditional_t<std::is_integral_v<T>, int64_t,
+                                 std::conditional_t<std::is_same_v<T, double>, double, float>>;
+  const size_t batch_rank = d.c.size() - 2;
+  const Shape batch(d.c.begin(), d.c.begin() + batch_rank);
+  const auto a_strides = broadcast_strides(Shape(d.a.begin(), d.a.begin() + batch_rank), batch);
+  const auto b_strides = broadcast_strides(Shape(d.b.begin(), d.b.begin() + batch_rank), batch);
+  int64_t batches = 1;
+  for (int64_t x : batch) batches *= x;
+  std::vector<int64_t> idx(batch_rank, 0);
+  for (int64_t bi = 0; bi < batches; ++bi) {
+    int64_t a_off = 0, b_off = 0;
+    for (size_t j = 0; j < batch_rank; ++j) {
+      a_off += idx[j] * a_strides[j];
+      b_off += idx[j] * b_strides[j];
+    }
+    const T* ab = a + a_off * d.m * d.k;
+    const T* bb = b + b_off * d.k * d.n;
+    T* cb = c + bi * d.m * d.n;
+    for (int64_t i = 0; i < d.m; ++i) {
+      for (int64_t j = 0; j < d.n; ++j) {
+        Acc acc = 0;
+        for (int64_t k = 0; k < d.k; ++k) {
+          acc += static_cast<Acc>(load(ab[i * d.k + k])) * static_cast<Acc>(load(bb[k * d.n + j]));
+        }
+        if constexpr (std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>) {
+          cb[i * d.n + j] = store_from_float<T>(static_cast<float>(acc));
+        } else {
+          cb[i * d.n + j] = static_cast<T>(acc);
+        }
+      }
+    }
+    for (size_t j = batch_rank; j-- > 0;) {
+      if (++idx[j] < batch[j]) break;
+      idx[j] = 0;
+    }
+  }
+}
+
+class MatMulOp : public OpKernel {
+ public:
+  explicit MatMulOp(const Tensor* constant_b) : constant_b_(constant_b ? *constant_b : Tensor()) {}
+
+  Status infer(InferContext& ctx) const override {
+    if (!ctx.has_input(0) || !ctx.has_input(1)) return invalid_model("MatMul needs inputs A and B");
+    if (ctx.input_dtype(0) != ctx.input_dtype(1)) {
+      return invalid_argument("MatMul input dtypes differ: A is " + dtype_name(ctx.input_dtype(0)) + ", B is " +
+                              dtype_name(ctx.input_dtype(1)));
+    }
+    const SymShape* a = ctx.input_shape(0);
+    const SymShape* b = ctx.input_shape(1);
+    if (!a || !b) {
+      ctx.set_output(0, ctx.input_dtype(0), std::nullopt);
+      return Status::ok();
+    }
+    KILN_ASSIGN_OR_RETURN(SymShape out, matmul_output_shape(*a, *b));
+    ctx.set_output(0, ctx.input_dtype(0), out);
+    return Status::ok();
+  }
+
+  Status run(RunContext& ctx) const override {
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = ctx.input(1);
+    Tensor& c = ctx.output(0);
+    KILN_ASSIGN_OR_RETURN(MatmulDims d, matmul_dims(a.shape(), b.shape()));
+    if (c.numel() == 0) return Status::ok();
+    if (d.k == 0) {
+      std::memset(c.raw(), 0, c.nbytes());
+      return Status::ok();
+    }
+    if (a.dtype() == DType::kFloat32) return run_onednn(d, a, b, c);
+    return dispatch_numeric(a.dtype(), [&](auto tag) -> Status {
+      using T = typename decltype(tag)::type;
+      reference_matmul<T>(d, a.data<T>(), b.data<T>(), c.data<T>());
+      return Status::ok();
+    });
+  }
+
+ private:
+  Status run_onednn(const MatmulDims& d, const Tensor& a, const Tensor& b, Tensor& c) const {
+    std::vector<int64_t> key = d.a;
+    key.insert(key.end(), d.b.begin(), d.b.end());
+    std::shared_ptr<cpu::MatmulPrimitive> prim = cache_.find(key);
+    if (!prim) {
+      const float* packed = constant_b_.defined() ? constant_b_.data<float>() : nullptr;
+      KILN_ASSIGN_OR_RETURN(prim, cpu::MatmulPrimitive::create({d.a, {}}, {d.b, {}}, d.c, packed, 1.0f));
+      cache_.insert(key, prim);
+    }
+    return prim->execute(a.data<float>(), b.data<float>(), c.data<float>());
+  }
+
+  Tensor constant_b_;
+  cpu::ShapeCache<cpu::MatmulPrimitive> cache_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<OpKernel>> make_matmul(const KernelInit& init) {
+  const Tensor* b = init.constant_input(1);
+  if (b && b->dtype() != DType::kFloat32) b = nullptr;
+  return std::unique_ptr<OpKernel>(new MatMulOp(b));
+}
+
+}  // namespace kiln

@@ -1,0 +1,15 @@
+#include "ops/linalg/linalg_ops.h"
+#include "ops/registry.h"
+
+namespace kiln {
+
+std::span<const OpRegistration> linalg_ops() {
+  static const OpRegistration kOps[] = {
+      {"", "MatMul", 1, make_matmul},
+      {"", "Gemm", 1, make_gemm},
+      {"", "Conv", 1, make_conv},
+  };
+  return kOps;
+}
+
+}  // namespace kiln

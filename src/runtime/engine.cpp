@@ -1,0 +1,178 @@
+#include "kiln/engine.h"
+
+#include <map>
+#include <new>
+
+#include "onnx/model_importer.h"
+#include "runtime/engine_impl.h"
+#include "runtime/infer_contexts.h"
+#include "runtime/run_context.h"
+
+namespace kiln {
+
+std::string TensorDesc::shape_string() const {
+  if (!has_shape) return "(unknown rank)";
+  if (dims.empty()) return "scalar";
+  std::string s;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i) s += "x";
+    s += dims[i] >= 0 ? std::to_string(dims[i]) : (dim_names[i].empty() ? "?" : dim_names[i]);
+  }
+  return s;
+}
+
+Engine::Engine(std::unique_ptr<EngineImpl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+Result<std::shared_ptr<Engine>> Engine::from_onnx_file(const std::string& path) {
+  KILN_ASSIGN_OR_RETURN(Graph graph, import_onnx_file(path));
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<EngineImpl> impl, build_engine(std::move(graph)));
+  return std::shared_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Result<std::shared_ptr<Engine>> Engine::from_onnx_bytes(const std::string& bytes, const std::string& name) {
+  KILN_ASSIGN_OR_RETURN(Graph graph, import_onnx_bytes(bytes, "", name));
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<EngineImpl> impl, build_engine(std::move(graph)));
+  return std::shared_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+const std::vector<TensorDesc>& Engine::inputs() const { return impl_->inputs; }
+const std::vector<TensorDesc>& Engine::outputs() const { return impl_->outputs; }
+size_t Engine::num_nodes() const { return impl_->graph.nodes.size(); }
+
+std::unique_ptr<ExecutionContext> Engine::create_context() const {
+  return std::unique_ptr<ExecutionContext>(new ExecutionContext(impl_));
+}
+
+ExecutionContext::ExecutionContext(std::shared_ptr<const EngineImpl> engine) : engine_(std::move(engine)) {
+  inputs_.resize(engine_->inputs.size());
+}
+ExecutionContext::~ExecutionContext() = default;
+
+Status ExecutionContext::set_input(const std::string& name, const Tensor& tensor) {
+  const auto& descs = engine_->inputs;
+  for (size_t i = 0; i < descs.size(); ++i) {
+    const TensorDesc& d = descs[i];
+    if (d.name != name) continue;
+    const std::string where = "input '" + name + "'";
+    if (!tensor.defined()) return invalid_argument(where + ": the tensor is empty");
+    if (tensor.dtype() != d.dtype) {
+      return invalid_argument(where + ": expected dtype " + dtype_name(d.dtype) + ", got " + dtype_name(tensor.dtype()));
+    }
+    if (d.has_shape) {
+      if (tensor.rank() != d.dims.size()) {
+        return invalid_argument(where + ": expected rank " + std::to_string(d.dims.size()) + " (shape " +
+                                d.shape_string() + "), got rank " + std::to_string(tensor.rank()) + " (shape " +
+                                shape_to_string(tensor.shape()) + ")");
+      }
+      for (size_t k = 0; k < d.dims.size(); ++k) {
+        if (d.dims[k] >= 0 && tensor.dim(k) != d.dims[k]) {
+          return invalid_argument(where + ": dim " + std::to_string(k) + " must be " + std::to_string(d.dims[k]) +
+                                  " (shape " + d.shape_string() + "), got " + std::to_string(tensor.dim(k)) +
+                                  " (shape " + shape_to_string(tensor.shape()) + ")");
+        }
+      }
+    }
+    inputs_[i] = tensor;
+    return Status::ok();
+  }
+  std::string known;
+  for (const TensorDesc& d : descs) known += (known.empty() ? "" : ", ") + d.name;
+  return invalid_argument("the model has no input named '" + name + "' (its inputs: " + known + ")");
+}
+
+namespace {
+
+// Inputs that share a symbolic dim ("batch_size") must agree on its value.
+Status check_symbolic_dims(const std::vector<TensorDesc>& descs, const std::vector<Tensor>& inputs) {
+  std::map<std::string, std::pair<int64_t, std::string>> seen;
+  for (size_t i = 0; i < descs.size(); ++i) {
+    const TensorDesc& d = descs[i];
+    if (!inputs[i].defined()) return invalid_argument("input '" + d.name + "' was not set");
+    for (size_t k = 0; k < d.dim_names.size(); ++k) {
+      if (d.dim_names[k].empty() || d.dims[k] >= 0) continue;
+      const int64_t value = inputs[i].dim(k);
+      auto [it, inserted] = seen.emplace(d.dim_names[k], std::make_pair(value, d.name));
+      if (!inserted && it->second.first != value) {
+        return invalid_argument("input '" + d.name + "' dim " + std::to_string(k) + " ('" + d.dim_names[k] +
+                                "') is " + std::to_string(value) + " but input '" + it->second.second +
+                                "' has " + d.dim_names[k] + " = " + std::to_string(it->second.first));
+      }
+    }
+  }
+  return Status::ok();
+}
+
+Status check_outputs(const Node& node, const RuntimeInferContext& ictx, const std::vector<Tensor>& values,
+                     const std::vector<bool>& consumed) {
+  for (size_t i = 0; i < node.outputs.size(); ++i) {
+    const int v = node.outputs[i];
+    if (v == kNoValue || !consumed[v]) continue;
+    if (!values[v].defined()) return internal_error(node.describe() + ": output " + std::to_string(i) + " was not produced");
+    const InferredOutput& inf = ictx.inferred()[i];
+    if (inf.set && inf.dtype != values[v].dtype()) {
+      return internal_error(node.describe() + ": output " + std::to_string(i) + " has dtype " +
+                            dtype_name(values[v].dtype()) + ", inferred " + dtype_name(inf.dtype));
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status ExecutionContext::run() {
+  const EngineImpl& e = *engine_;
+  KILN_RETURN_IF_ERROR(check_symbolic_dims(e.inputs, inputs_));
+  values_.assign(e.graph.values.size(), Tensor());
+  for (size_t v = 0; v < e.graph.values.size(); ++v) {
+    if (e.graph.values[v].is_constant()) values_[v] = e.graph.values[v].constant;
+  }
+  for (size_t i = 0; i < e.graph.inputs.size(); ++i) values_[e.graph.inputs[i]] = inputs_[i];
+
+  std::vector<Tensor> scratch;
+  try {
+    for (size_t pos = 0; pos < e.schedule.size(); ++pos) {
+      const int n = e.schedule[pos];
+      const Node& node = e.graph.nodes[n];
+      const OpKernel& kernel = *e.kernels[n];
+      RuntimeInferContext ictx(node, e.graph.opset(node.domain), e.consumed, values_);
+      Status s = kernel.infer(ictx);
+      if (!s.is_ok()) return s.with_context(node.describe());
+      for (size_t i = 0; i < node.outputs.size(); ++i) {
+        const int v = node.outputs[i];
+        const InferredOutput& out = ictx.inferred()[i];
+        if (v == kNoValue) continue;
+        values_[v] = Tensor();
+        if (out.set && out.shape && is_concrete(*out.shape) && is_supported_dtype(out.dtype)) {
+          Result<Tensor> t = Tensor::allocate(out.dtype, to_concrete(*out.shape));
+          if (!t.is_ok()) return t.status().with_context(node.describe() + " output " + std::to_string(i));
+          values_[v] = std::move(t).value();
+        }
+      }
+      SlotRunContext rctx(node, e.consumed, values_, scratch);
+      s = kernel.run(rctx);
+      if (!s.is_ok()) return s.with_context(node.describe());
+      KILN_RETURN_IF_ERROR(check_outputs(node, ictx, values_, e.consumed));
+      for (int in : node.inputs) {
+        if (in != kNoValue && e.last_use[in] == static_cast<int>(pos)) values_[in] = Tensor();
+      }
+    }
+  } catch (const std::bad_alloc&) {
+    return resource_exhausted("out of memory during inference");
+  } catch (const std::exception& ex) {
+    return internal_error(std::string("unexpected exception during inference: ") + ex.what());
+  }
+  outputs_.clear();
+  for (int out : e.graph.outputs) outputs_.push_back(values_[out]);
+  values_.clear();
+  return Status::ok();
+}
+
+Result<Tensor> ExecutionContext::output(const std::string& name) const {
+  for (size_t i = 0; i < engine_->outputs.size() && i < outputs_.size(); ++i) {
+    if (engine_->outputs[i].name == name) return outputs_[i];
+  }
+  return not_found("no output named '" + name + "' (or run() has not succeeded yet)");
+}
+
+}  // namespace kiln

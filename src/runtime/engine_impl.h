@@ -1,0 +1,31 @@
+// What an Engine holds once built: the verified graph, one kernel per node, the
+// schedule and value lifetimes. Immutable after build_engine(); shared by contexts.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "ir/graph.h"
+#include "kiln/engine.h"
+#include "ops/kernel.h"
+
+namespace kiln {
+
+class EngineImpl {
+ public:
+  Graph graph;
+  std::vector<std::unique_ptr<OpKernel>> kernels;  // per node, indexed like graph.nodes
+  std::vector<int> schedule;                       // node indices in execution order
+  // Per value: the schedule position after which it is dead; -1 if never read,
+  // kKeepAlive for graph outputs and constants.
+  std::vector<int> last_use;
+  std::vector<bool> consumed;                      // per value: read by a node or a graph output
+  std::vector<TensorDesc> inputs;
+  std::vector<TensorDesc> outputs;
+
+  static constexpr int kKeepAlive = 1 << 30;
+};
+
+Result<std::unique_ptr<EngineImpl>> build_engine(Graph graph);
+
+}  // namespace kiln
