@@ -26,13 +26,13 @@ Engine::~Engine() = default;
 
 Result<std::shared_ptr<Engine>> Engine::from_onnx_file(const std::string& path) {
   KILN_ASSIGN_OR_RETURN(Graph graph, import_onnx_file(path));
-  KILN_ASSIGN_OR_RETURN(std::unique_ptr<EngineImpl> impl, build_engine(std::move(graph)));
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<EngineImpl> impl, build_engine(std::move(graph), cpu_backend()));
   return std::shared_ptr<Engine>(new Engine(std::move(impl)));
 }
 
 Result<std::shared_ptr<Engine>> Engine::from_onnx_bytes(const std::string& bytes, const std::string& name) {
   KILN_ASSIGN_OR_RETURN(Graph graph, import_onnx_bytes(bytes, "", name));
-  KILN_ASSIGN_OR_RETURN(std::unique_ptr<EngineImpl> impl, build_engine(std::move(graph)));
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<EngineImpl> impl, build_engine(std::move(graph), cpu_backend()));
   return std::shared_ptr<Engine>(new Engine(std::move(impl)));
 }
 

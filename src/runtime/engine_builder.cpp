@@ -3,7 +3,7 @@
 #include <set>
 
 #include "ir/verifier.h"
-#include "ops/registry.h"
+#include "backend/backend.h"
 #include "runtime/engine_impl.h"
 #include "runtime/infer_contexts.h"
 
@@ -25,12 +25,11 @@ TensorDesc describe_value(const Value& v) {
 }
 
 // One error that lists every node kiln cannot run, so a user sees the whole gap at once.
-Status check_supported(const Graph& graph) {
-  const OpRegistry& registry = OpRegistry::builtin();
+Status check_supported(const Graph& graph, const Backend& backend) {
   std::vector<std::string> missing;
   for (const Node& node : graph.nodes) {
     const int64_t opset = graph.opset(node.domain);
-    const OpRegistration* reg = registry.find(node.domain, node.op_type, opset);
+    const OpRegistration* reg = backend.find_kernel(node.domain, node.op_type, opset);
     if (!reg || !reg->factory) {
       const std::string domain = node.domain.empty() ? "ai.onnx" : node.domain;
       missing.push_back("  " + node.name + ": " + node.op_type + " (domain " + domain + ", opset " +
@@ -38,18 +37,18 @@ Status check_supported(const Graph& graph) {
     }
   }
   if (missing.empty()) return Status::ok();
-  std::string msg = std::to_string(missing.size()) + " node(s) use operators kiln does not support:";
+  std::string msg = std::to_string(missing.size()) + " node(s) use operators the " + backend.name() +
+                    " backend does not support:";
   for (const std::string& m : missing) msg += "\n" + m;
   return unsupported(msg);
 }
 
-Status create_kernels(EngineImpl& e) {
-  const OpRegistry& registry = OpRegistry::builtin();
+Status create_kernels(EngineImpl& e, const Backend& backend) {
   e.kernels.resize(e.graph.nodes.size());
   for (size_t n = 0; n < e.graph.nodes.size(); ++n) {
     const Node& node = e.graph.nodes[n];
     const int64_t opset = e.graph.opset(node.domain);
-    const OpRegistration* reg = registry.find(node.domain, node.op_type, opset);
+    const OpRegistration* reg = backend.find_kernel(node.domain, node.op_type, opset);
     KernelInit init{node, opset, {}, {}};
     for (int in : node.inputs) {
       const Value* v = in == kNoValue ? nullptr : &e.graph.values[in];
@@ -112,16 +111,16 @@ void compute_lifetimes(EngineImpl& e) {
 
 }  // namespace
 
-Result<std::unique_ptr<EngineImpl>> build_engine(Graph graph) {
+Result<std::unique_ptr<EngineImpl>> build_engine(Graph graph, const Backend& backend) {
   auto e = std::make_unique<EngineImpl>();
   e->graph = std::move(graph);
   const std::string where = "model '" + e->graph.source_path + "'";
   Result<std::vector<int>> schedule = verify_graph(e->graph);
   if (!schedule.is_ok()) return schedule.status().with_context(where);
   e->schedule = std::move(schedule).value();
-  KILN_RETURN_IF_ERROR(check_supported(e->graph).with_context(where));
+  KILN_RETURN_IF_ERROR(check_supported(e->graph, backend).with_context(where));
   compute_lifetimes(*e);
-  KILN_RETURN_IF_ERROR(create_kernels(*e).with_context(where));
+  KILN_RETURN_IF_ERROR(create_kernels(*e, backend).with_context(where));
   KILN_RETURN_IF_ERROR(infer_static_types(*e).with_context(where));
   for (int in : e->graph.inputs) e->inputs.push_back(describe_value(e->graph.values[in]));
   for (int out : e->graph.outputs) e->outputs.push_back(describe_value(e->graph.values[out]));

@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "backend/backend.h"
 #include "ir/graph.h"
 #include "kiln/engine.h"
 #include "ops/kernel.h"
@@ -26,6 +27,6 @@ class EngineImpl {
   static constexpr int kKeepAlive = 1 << 30;
 };
 
-Result<std::unique_ptr<EngineImpl>> build_engine(Graph graph);
+Result<std::unique_ptr<EngineImpl>> build_engine(Graph graph, const Backend& backend);
 
 }  // namespace kiln
