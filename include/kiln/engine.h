@@ -21,7 +21,7 @@ struct TensorDesc {
   bool has_shape = false;  // false when the model does not declare the rank
   std::vector<int64_t> dims;
   std::vector<std::string> dim_names;
-  std::string shape_string() const;  // "batch_size x 3 x 224 x 224"
+  std::string shape_string() const;  // "batch_sizex3x224x224", like trtexec's shapes
 };
 
 class ExecutionContext;

@@ -62,7 +62,11 @@ class [[nodiscard]] Result {
                                : std::move(status)) {}
 
   bool is_ok() const { return value_.has_value(); }
-  const Status& status() const { return status_; }
+  // Ok when a value is held, the error otherwise.
+  const Status& status() const {
+    static const Status kOk;
+    return value_ ? kOk : status_;
+  }
   T& value() & { return *value_; }
   const T& value() const& { return *value_; }
   T&& value() && { return std::move(*value_); }
