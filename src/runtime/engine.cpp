@@ -83,6 +83,13 @@ Status ExecutionContext::set_input(const std::string& name, const Tensor& tensor
 
 namespace {
 
+// Kernels often name their node already; add the prefix only where they did not.
+Status in_node(const Status& s, const Node& node) {
+  const std::string prefix = node.describe();
+  if (s.message().find(prefix) != std::string::npos) return s;
+  return s.with_context(prefix);
+}
+
 // Inputs that share a symbolic dim ("batch_size") must agree on its value.
 Status check_symbolic_dims(const std::vector<TensorDesc>& descs, const std::vector<Tensor>& inputs) {
   std::map<std::string, std::pair<int64_t, std::string>> seen;
@@ -137,7 +144,7 @@ Status ExecutionContext::run() {
       const OpKernel& kernel = *e.kernels[n];
       RuntimeInferContext ictx(node, e.graph.opset(node.domain), e.consumed, values_);
       Status s = kernel.infer(ictx);
-      if (!s.is_ok()) return s.with_context(node.describe());
+      if (!s.is_ok()) return in_node(s, node);
       for (size_t i = 0; i < node.outputs.size(); ++i) {
         const int v = node.outputs[i];
         const InferredOutput& out = ictx.inferred()[i];
@@ -151,7 +158,7 @@ Status ExecutionContext::run() {
       }
       SlotRunContext rctx(node, e.consumed, values_, scratch);
       s = kernel.run(rctx);
-      if (!s.is_ok()) return s.with_context(node.describe());
+      if (!s.is_ok()) return in_node(s, node);
       KILN_RETURN_IF_ERROR(check_outputs(node, ictx, values_, e.consumed));
       for (int in : node.inputs) {
         if (in != kNoValue && e.last_use[in] == static_cast<int>(pos)) values_[in] = Tensor();
