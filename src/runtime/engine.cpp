@@ -6,6 +6,7 @@
 #include "onnx/model_importer.h"
 #include "runtime/engine_impl.h"
 #include "runtime/infer_contexts.h"
+#include "runtime/node_status.h"
 #include "runtime/run_context.h"
 
 namespace kiln {
@@ -82,13 +83,6 @@ Status ExecutionContext::set_input(const std::string& name, const Tensor& tensor
 }
 
 namespace {
-
-// Kernels often name their node already; add the prefix only where they did not.
-Status in_node(const Status& s, const Node& node) {
-  const std::string prefix = node.describe();
-  if (s.message().find(prefix) != std::string::npos) return s;
-  return s.with_context(prefix);
-}
 
 // Inputs that share a symbolic dim ("batch_size") must agree on its value.
 Status check_symbolic_dims(const std::vector<TensorDesc>& descs, const std::vector<Tensor>& inputs) {

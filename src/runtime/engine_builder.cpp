@@ -6,6 +6,7 @@
 #include "backend/backend.h"
 #include "runtime/engine_impl.h"
 #include "runtime/infer_contexts.h"
+#include "runtime/node_status.h"
 
 namespace kiln {
 namespace {
@@ -56,12 +57,7 @@ Status create_kernels(EngineImpl& e, const Backend& backend) {
       init.input_types.push_back(v ? &v->type : nullptr);
     }
     Result<std::unique_ptr<OpKernel>> kernel = reg->factory(init);
-    if (!kernel.is_ok()) {
-      const Status& s = kernel.status();
-      // Factories usually name the node already; add it where they did not.
-      if (s.message().find(node.describe()) != std::string::npos) return s;
-      return s.with_context(node.describe());
-    }
+    if (!kernel.is_ok()) return in_node(kernel.status(), node);
     e.kernels[n] = std::move(kernel).value();
   }
   return Status::ok();
@@ -74,10 +70,7 @@ Status infer_static_types(EngineImpl& e) {
     const Node& node = e.graph.nodes[n];
     StaticInferContext ctx(e.graph, node, e.consumed);
     Status s = e.kernels[n]->infer(ctx);
-    if (!s.is_ok()) {
-      if (s.message().find(node.describe()) != std::string::npos) return s;
-      return s.with_context(node.describe());
-    }
+    if (!s.is_ok()) return in_node(s, node);
     const auto& inferred = ctx.inferred();
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       if (node.outputs[i] == kNoValue || !inferred[i].set) continue;
