@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "kiln/build_options.h"
 #include "kiln/status.h"
 #include "kiln/tensor.h"
 
@@ -33,6 +34,12 @@ class Engine {
   static Result<std::shared_ptr<Engine>> from_onnx_file(const std::string& path);
   static Result<std::shared_ptr<Engine>> from_onnx_bytes(const std::string& bytes,
                                                          const std::string& name = "<memory>");
+  // The build phase: import, optimize for `options`, prepare kernels.
+  static Result<std::shared_ptr<Engine>> build_from_onnx(const std::string& path, const BuildOptions& options);
+  // The runtime phase without the ONNX file: a plan written by save_plan().
+  static Result<std::shared_ptr<Engine>> from_plan_file(const std::string& path);
+  // Writes the optimized graph, weights and build options as a plan file, atomically.
+  Status save_plan(const std::string& path) const;
   ~Engine();
 
   const std::vector<TensorDesc>& inputs() const;

@@ -4,6 +4,8 @@
 #include <new>
 
 #include "onnx/model_importer.h"
+#include "passes/pipeline.h"
+#include "plan/plan_file.h"
 #include "runtime/engine_impl.h"
 #include "runtime/infer_contexts.h"
 #include "runtime/node_status.h"
@@ -35,6 +37,24 @@ Result<std::shared_ptr<Engine>> Engine::from_onnx_bytes(const std::string& bytes
   KILN_ASSIGN_OR_RETURN(Graph graph, import_onnx_bytes(bytes, "", name));
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<EngineImpl> impl, build_engine(std::move(graph), cpu_backend()));
   return std::shared_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Result<std::shared_ptr<Engine>> Engine::build_from_onnx(const std::string& path, const BuildOptions& options) {
+  KILN_ASSIGN_OR_RETURN(Graph graph, import_onnx_file(path));
+  KILN_RETURN_IF_ERROR(optimize_graph(graph, options));
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<EngineImpl> impl, build_engine(std::move(graph), cpu_backend(), options));
+  return std::shared_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Result<std::shared_ptr<Engine>> Engine::from_plan_file(const std::string& path) {
+  KILN_ASSIGN_OR_RETURN(PlanContents plan, read_plan_file(path));
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<EngineImpl> impl,
+                        build_engine(std::move(plan.graph), cpu_backend(), plan.options));
+  return std::shared_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Status Engine::save_plan(const std::string& path) const {
+  return write_plan_file(path, impl_->graph, impl_->options);
 }
 
 const std::vector<TensorDesc>& Engine::inputs() const { return impl_->inputs; }

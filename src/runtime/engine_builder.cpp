@@ -3,7 +3,7 @@
 #include <set>
 
 #include "ir/verifier.h"
-#include "backend/backend.h"
+#include "backend/graph_kernels.h"
 #include "runtime/engine_impl.h"
 #include "runtime/infer_contexts.h"
 #include "runtime/node_status.h"
@@ -23,63 +23,6 @@ TensorDesc describe_value(const Value& v) {
     }
   }
   return d;
-}
-
-// One error that lists every node kiln cannot run, so a user sees the whole gap at once.
-Status check_supported(const Graph& graph, const Backend& backend) {
-  std::vector<std::string> missing;
-  for (const Node& node : graph.nodes) {
-    const int64_t opset = graph.opset(node.domain);
-    const OpRegistration* reg = backend.find_kernel(node.domain, node.op_type, opset);
-    if (!reg || !reg->factory) {
-      const std::string domain = node.domain.empty() ? "ai.onnx" : node.domain;
-      missing.push_back("  " + node.name + ": " + node.op_type + " (domain " + domain + ", opset " +
-                        std::to_string(opset) + ")");
-    }
-  }
-  if (missing.empty()) return Status::ok();
-  std::string msg = std::to_string(missing.size()) + " node(s) use operators the " + backend.name() +
-                    " backend does not support:";
-  for (const std::string& m : missing) msg += "\n" + m;
-  return unsupported(msg);
-}
-
-Status create_kernels(EngineImpl& e, const Backend& backend) {
-  e.kernels.resize(e.graph.nodes.size());
-  for (size_t n = 0; n < e.graph.nodes.size(); ++n) {
-    const Node& node = e.graph.nodes[n];
-    const int64_t opset = e.graph.opset(node.domain);
-    const OpRegistration* reg = backend.find_kernel(node.domain, node.op_type, opset);
-    KernelInit init{node, opset, {}, {}};
-    for (int in : node.inputs) {
-      const Value* v = in == kNoValue ? nullptr : &e.graph.values[in];
-      init.constant_inputs.push_back(v && v->is_constant() ? &v->constant : nullptr);
-      init.input_types.push_back(v ? &v->type : nullptr);
-    }
-    Result<std::unique_ptr<OpKernel>> kernel = reg->factory(init);
-    if (!kernel.is_ok()) return in_node(kernel.status(), node);
-    e.kernels[n] = std::move(kernel).value();
-  }
-  return Status::ok();
-}
-
-// Static shape inference in schedule order. Values keep the model's declared type where
-// a kernel cannot tell more (data-dependent shapes).
-Status infer_static_types(EngineImpl& e) {
-  for (int n : e.schedule) {
-    const Node& node = e.graph.nodes[n];
-    StaticInferContext ctx(e.graph, node, e.consumed);
-    Status s = e.kernels[n]->infer(ctx);
-    if (!s.is_ok()) return in_node(s, node);
-    const auto& inferred = ctx.inferred();
-    for (size_t i = 0; i < node.outputs.size(); ++i) {
-      if (node.outputs[i] == kNoValue || !inferred[i].set) continue;
-      TypeInfo& t = e.graph.values[node.outputs[i]].type;
-      t.dtype = inferred[i].dtype;
-      if (inferred[i].shape) t.shape = inferred[i].shape;
-    }
-  }
-  return Status::ok();
 }
 
 void compute_lifetimes(EngineImpl& e) {
@@ -104,8 +47,10 @@ void compute_lifetimes(EngineImpl& e) {
 
 }  // namespace
 
-Result<std::unique_ptr<EngineImpl>> build_engine(Graph graph, const Backend& backend) {
+Result<std::unique_ptr<EngineImpl>> build_engine(Graph graph, const Backend& backend,
+                                                 const BuildOptions& options) {
   auto e = std::make_unique<EngineImpl>();
+  e->options = options;
   e->graph = std::move(graph);
   const std::string where = "model '" + e->graph.source_path + "'";
   Result<std::vector<int>> schedule = verify_graph(e->graph);
@@ -113,8 +58,10 @@ Result<std::unique_ptr<EngineImpl>> build_engine(Graph graph, const Backend& bac
   e->schedule = std::move(schedule).value();
   KILN_RETURN_IF_ERROR(check_supported(e->graph, backend).with_context(where));
   compute_lifetimes(*e);
-  KILN_RETURN_IF_ERROR(create_kernels(*e, backend).with_context(where));
-  KILN_RETURN_IF_ERROR(infer_static_types(*e).with_context(where));
+  Result<GraphKernels> kernels = create_kernels(e->graph, backend);
+  if (!kernels.is_ok()) return kernels.status().with_context(where);
+  e->kernels = std::move(kernels).value();
+  KILN_RETURN_IF_ERROR(infer_static_types(e->graph, e->kernels, e->schedule).with_context(where));
   for (int in : e->graph.inputs) e->inputs.push_back(describe_value(e->graph.values[in]));
   for (int out : e->graph.outputs) e->outputs.push_back(describe_value(e->graph.values[out]));
   return e;

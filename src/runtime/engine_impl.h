@@ -23,10 +23,13 @@ class EngineImpl {
   std::vector<bool> consumed;                      // per value: read by a node or a graph output
   std::vector<TensorDesc> inputs;
   std::vector<TensorDesc> outputs;
+  BuildOptions options;  // as built; saved into plans
 
   static constexpr int kKeepAlive = 1 << 30;
 };
 
-Result<std::unique_ptr<EngineImpl>> build_engine(Graph graph, const Backend& backend);
+// Prepares an (already optimized) graph for execution on `backend`.
+Result<std::unique_ptr<EngineImpl>> build_engine(Graph graph, const Backend& backend,
+                                                 const BuildOptions& options = {});
 
 }  // namespace kiln
