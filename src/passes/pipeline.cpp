@@ -1,9 +1,74 @@
 #include "passes/pipeline.h"
 
+#include <algorithm>
+#include <set>
+
+#include "backend/graph_kernels.h"
+#include "ir/verifier.h"
+#include "passes/pass.h"
+
 namespace kiln {
+namespace {
 
-std::vector<std::string> pass_names() { return {}; }
+// The pipeline, in order. Why each sits where it does:
+const GraphPass kPipeline[] = {
+    // First, so every later pass sees the dims the profiles pin as static.
+    {"specialize_input_shapes", specialize_input_shapes},
+    // Constant nodes and pure-constant subgraphs (weight transposes, precomputed masks)
+    // become values before anything pattern-matches, so patterns see constants.
+    {"constant_folding", fold_constants},
+    // Identity/Dropout hide producer-consumer pairs from later pattern matches.
+    {"remove_identity", remove_identities},
+    // Needs static shapes, which are most precise once constants are folded.
+    {"fold_shape_queries", fold_shape_queries},
+    // The Unsqueeze/Concat chains after the folded shape queries are constant now.
+    {"constant_folding_after_shapes", fold_constants},
+    // Exports repeat identical subgraphs per layer; merge them once they are canonical.
+    {"common_subexpression_elimination", eliminate_common_subexpressions},
+    // Last: removes whatever the rewrites above left unread.
+    {"dead_code_elimination", eliminate_dead_code},
+};
 
-Status optimize_graph(Graph& graph, const BuildOptions& options) { return Status::ok(); }
+}  // namespace
+
+std::vector<std::string> pass_names() {
+  std::vector<std::string> names;
+  for (const GraphPass& p : kPipeline) names.push_back(p.name);
+  return names;
+}
+
+Status annotate_types(Graph& graph, const Backend& backend) {
+  KILN_ASSIGN_OR_RETURN(std::vector<int> order, verify_graph(graph));
+  KILN_ASSIGN_OR_RETURN(GraphKernels kernels, create_kernels(graph, backend));
+  return infer_static_types(graph, kernels, order);
+}
+
+Status optimize_graph(Graph& graph, const BuildOptions& options) {
+  const std::vector<std::string> known = pass_names();
+  for (const std::string& name : options.disabled_passes) {
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string list;
+      for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+      return invalid_argument("unknown pass '" + name + "' in disabled passes (passes: " + list + ")");
+    }
+  }
+  const std::set<std::string> disabled(options.disabled_passes.begin(), options.disabled_passes.end());
+  const Backend& backend = cpu_backend();
+  // Every node must have a kernel before any pass evaluates or types the graph.
+  KILN_RETURN_IF_ERROR(check_supported(graph, backend));
+  KILN_RETURN_IF_ERROR(annotate_types(graph, backend));
+  PassContext ctx{options, backend};
+  for (const GraphPass& pass : kPipeline) {
+    if (disabled.count(pass.name)) continue;
+    Result<bool> changed = pass.run(graph, ctx);
+    if (!changed.is_ok()) return changed.status().with_context("pass " + std::string(pass.name));
+    // The rewrite is checked: the graph must still verify and type-check.
+    if (*changed) {
+      Status s = annotate_types(graph, backend);
+      if (!s.is_ok()) return s.with_context("pass " + std::string(pass.name) + " produced an invalid graph");
+    }
+  }
+  return Status::ok();
+}
 
 }  // namespace kiln

@@ -28,20 +28,19 @@ Engine::Engine(std::unique_ptr<EngineImpl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
 Result<std::shared_ptr<Engine>> Engine::from_onnx_file(const std::string& path) {
-  KILN_ASSIGN_OR_RETURN(Graph graph, import_onnx_file(path));
-  KILN_ASSIGN_OR_RETURN(std::unique_ptr<EngineImpl> impl, build_engine(std::move(graph), cpu_backend()));
-  return std::shared_ptr<Engine>(new Engine(std::move(impl)));
+  return build_from_onnx(path, BuildOptions{});
 }
 
 Result<std::shared_ptr<Engine>> Engine::from_onnx_bytes(const std::string& bytes, const std::string& name) {
   KILN_ASSIGN_OR_RETURN(Graph graph, import_onnx_bytes(bytes, "", name));
+  KILN_RETURN_IF_ERROR(optimize_graph(graph, BuildOptions{}).with_context("model '" + name + "'"));
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<EngineImpl> impl, build_engine(std::move(graph), cpu_backend()));
   return std::shared_ptr<Engine>(new Engine(std::move(impl)));
 }
 
 Result<std::shared_ptr<Engine>> Engine::build_from_onnx(const std::string& path, const BuildOptions& options) {
   KILN_ASSIGN_OR_RETURN(Graph graph, import_onnx_file(path));
-  KILN_RETURN_IF_ERROR(optimize_graph(graph, options));
+  KILN_RETURN_IF_ERROR(optimize_graph(graph, options).with_context("model '" + path + "'"));
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<EngineImpl> impl, build_engine(std::move(graph), cpu_backend(), options));
   return std::shared_ptr<Engine>(new Engine(std::move(impl)));
 }

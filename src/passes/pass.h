@@ -1,0 +1,31 @@
+// A graph pass: a named rewrite of the IR. run() returns whether it changed anything.
+#pragma once
+
+#include "backend/backend.h"
+#include "ir/graph.h"
+#include "kiln/build_options.h"
+#include "kiln/status.h"
+
+namespace kiln {
+
+struct PassContext {
+  const BuildOptions& options;
+  const Backend& backend;  // passes that evaluate nodes (constant folding) run its kernels
+};
+
+struct GraphPass {
+  const char* name;
+  Result<bool> (*run)(Graph& graph, PassContext& ctx);
+};
+
+Result<bool> specialize_input_shapes(Graph& graph, PassContext& ctx);
+Result<bool> fold_constants(Graph& graph, PassContext& ctx);
+Result<bool> remove_identities(Graph& graph, PassContext& ctx);
+Result<bool> fold_shape_queries(Graph& graph, PassContext& ctx);
+Result<bool> eliminate_common_subexpressions(Graph& graph, PassContext& ctx);
+Result<bool> eliminate_dead_code(Graph& graph, PassContext& ctx);
+
+// Static types for every value (creates the backend's kernels to run their infer()).
+Status annotate_types(Graph& graph, const Backend& backend);
+
+}  // namespace kiln
