@@ -44,7 +44,8 @@ class Engine {
 
   const std::vector<TensorDesc>& inputs() const;
   const std::vector<TensorDesc>& outputs() const;
-  size_t num_nodes() const;
+  size_t num_nodes() const;           // after the build's optimizations
+  const BuildOptions& build_options() const;
 
   std::unique_ptr<ExecutionContext> create_context() const;
 
@@ -57,8 +58,12 @@ class Engine {
 class ExecutionContext {
  public:
   ~ExecutionContext();
-  // Binds an input. Checks name, dtype, rank and fixed dims now; symbolic dims shared by
-  // several inputs are checked together in run().
+  // Chooses which of the engine's optimization profiles bounds this context's input
+  // shapes (TensorRT's setOptimizationProfileAsync). Profile 0 is the default.
+  Status set_optimization_profile(int index);
+  int optimization_profile() const { return profile_; }
+  // Binds an input. Checks name, dtype, rank, fixed dims and the profile's [min, max]
+  // range now; symbolic dims shared by several inputs are checked together in run().
   Status set_input(const std::string& name, const Tensor& tensor);
   Status run();
   // Outputs of the last successful run(), in the model's output order.
@@ -69,6 +74,7 @@ class ExecutionContext {
   friend class Engine;
   explicit ExecutionContext(std::shared_ptr<const EngineImpl> engine);
   std::shared_ptr<const EngineImpl> engine_;
+  int profile_ = 0;
   std::vector<Tensor> inputs_;   // per model input
   std::vector<Tensor> outputs_;  // per model output
   std::vector<Tensor> values_;   // per graph value, during run()

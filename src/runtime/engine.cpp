@@ -6,6 +6,7 @@
 #include "onnx/model_importer.h"
 #include "passes/pipeline.h"
 #include "plan/plan_file.h"
+#include "runtime/profile_validation.h"
 #include "runtime/engine_impl.h"
 #include "runtime/infer_contexts.h"
 #include "runtime/node_status.h"
@@ -40,6 +41,7 @@ Result<std::shared_ptr<Engine>> Engine::from_onnx_bytes(const std::string& bytes
 
 Result<std::shared_ptr<Engine>> Engine::build_from_onnx(const std::string& path, const BuildOptions& options) {
   KILN_ASSIGN_OR_RETURN(Graph graph, import_onnx_file(path));
+  KILN_RETURN_IF_ERROR(validate_profiles(graph, options).with_context("model '" + path + "'"));
   KILN_RETURN_IF_ERROR(optimize_graph(graph, options).with_context("model '" + path + "'"));
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<EngineImpl> impl, build_engine(std::move(graph), cpu_backend(), options));
   return std::shared_ptr<Engine>(new Engine(std::move(impl)));
@@ -59,6 +61,7 @@ Status Engine::save_plan(const std::string& path) const {
 const std::vector<TensorDesc>& Engine::inputs() const { return impl_->inputs; }
 const std::vector<TensorDesc>& Engine::outputs() const { return impl_->outputs; }
 size_t Engine::num_nodes() const { return impl_->graph.nodes.size(); }
+const BuildOptions& Engine::build_options() const { return impl_->options; }
 
 std::unique_ptr<ExecutionContext> Engine::create_context() const {
   return std::unique_ptr<ExecutionContext>(new ExecutionContext(impl_));
@@ -68,6 +71,43 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const EngineImpl> engine) : e
   inputs_.resize(engine_->inputs.size());
 }
 ExecutionContext::~ExecutionContext() = default;
+
+Status ExecutionContext::set_optimization_profile(int index) {
+  const int count = static_cast<int>(engine_->options.profiles.size());
+  if (index < 0 || (index >= count && !(count == 0 && index == 0))) {
+    return invalid_argument("optimization profile " + std::to_string(index) + " does not exist (the engine has " +
+                            std::to_string(count) + ")");
+  }
+  profile_ = index;
+  return Status::ok();
+}
+
+namespace {
+
+// A shape outside the selected profile fails here, when it is set, naming the input, the
+// dim and the profile's range, rather than deep inside a kernel prepared for other sizes.
+Status check_profile(const BuildOptions& options, int profile, const std::string& name, const Shape& shape) {
+  if (options.profiles.empty()) return Status::ok();
+  const ShapeProfile& p = options.profiles[profile];
+  auto lo = p.min.find(name);
+  auto hi = p.max.find(name);
+  if (lo == p.min.end() || hi == p.max.end()) return Status::ok();
+  if (lo->second.size() != shape.size() || hi->second.size() != shape.size()) {
+    return invalid_argument("input '" + name + "': shape " + shape_to_string(shape) + " has another rank than profile " +
+                            std::to_string(profile) + "'s " + shape_to_string(lo->second));
+  }
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] < lo->second[d] || shape[d] > hi->second[d]) {
+      return invalid_argument("input '" + name + "': dim " + std::to_string(d) + " is " + std::to_string(shape[d]) +
+                              ", outside optimization profile " + std::to_string(profile) + "'s range [" +
+                              std::to_string(lo->second[d]) + ", " + std::to_string(hi->second[d]) + "] (min " +
+                              shape_to_string(lo->second) + ", max " + shape_to_string(hi->second) + ")");
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
 
 Status ExecutionContext::set_input(const std::string& name, const Tensor& tensor) {
   const auto& descs = engine_->inputs;
@@ -93,6 +133,7 @@ Status ExecutionContext::set_input(const std::string& name, const Tensor& tensor
         }
       }
     }
+    KILN_RETURN_IF_ERROR(check_profile(engine_->options, profile_, name, tensor.shape()));
     inputs_[i] = tensor;
     return Status::ok();
   }

@@ -1,0 +1,193 @@
+// Each graph pass on a small graph: the rewrite happens (node counts), it can be turned
+// off by name, and the optimized engine still computes the values worked out by hand.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+
+#include "ir/graph.h"
+#include "kiln/engine.h"
+#include "onnx/model_importer.h"
+#include "passes/pass.h"
+#include "passes/pipeline.h"
+#include "unit/model_builder.h"
+
+namespace kiln {
+namespace {
+
+using test::ModelBuilder;
+
+constexpr int32_t kFloat = onnx::TensorProto::FLOAT;
+
+// A Constant node producing an int64 tensor.
+void int64_constant(ModelBuilder& b, const std::string& name, const std::vector<int64_t>& dims,
+                    const std::vector<int64_t>& values) {
+  onnx::NodeProto* n = b.node("Constant", {}, {name});
+  onnx::AttributeProto* a = n->add_attribute();
+  a->set_name("value");
+  a->set_type(onnx::AttributeProto::TENSOR);
+  onnx::TensorProto* t = a->mutable_t();
+  t->set_data_type(onnx::TensorProto::INT64);
+  for (int64_t d : dims) t->add_dims(d);
+  for (int64_t v : values) t->add_int64_data(v);
+}
+
+std::map<std::string, int> op_counts(const Graph& g) {
+  std::map<std::string, int> counts;
+  for (const Node& n : g.nodes) ++counts[n.op_type];
+  return counts;
+}
+
+Graph import(const ModelBuilder& b) {
+  Result<Graph> g = import_onnx_bytes(b.bytes(), "", "passes_test.onnx");
+  EXPECT_TRUE(g.is_ok()) << g.status().to_string();
+  return std::move(g).value();
+}
+
+Graph optimized(const ModelBuilder& b, const BuildOptions& options = {}) {
+  Graph g = import(b);
+  Status s = optimize_graph(g, options);
+  EXPECT_TRUE(s.is_ok()) << s.to_string();
+  return g;
+}
+
+std::vector<float> run(const ModelBuilder& b, const std::string& input, const Shape& shape,
+                       const std::vector<float>& x) {
+  auto engine = Engine::from_onnx_bytes(b.bytes(), "passes_test.onnx");
+  EXPECT_TRUE(engine.is_ok()) << engine.status().to_string();
+  if (!engine.is_ok()) return {};
+  auto ctx = (*engine)->create_context();
+  EXPECT_TRUE(ctx->set_input(input, Tensor::from_vector<float>(shape, x)).is_ok());
+  Status s = ctx->run();
+  EXPECT_TRUE(s.is_ok()) << s.to_string();
+  if (!s.is_ok()) return {};
+  const Tensor& y = ctx->outputs()[0];
+  return std::vector<float>(y.data<float>(), y.data<float>() + y.numel());
+}
+
+// y = x + (c1 * c2): the Mul of two initializers folds into one constant.
+ModelBuilder folded_mul_model() {
+  ModelBuilder b;
+  b.input("x", kFloat, {"batch", 2});
+  b.output("y", kFloat, {"batch", 2});
+  b.initializer("c1", {2}, {2.0f, 3.0f});
+  b.initializer("c2", {2}, {0.5f, -1.0f});
+  b.node("Mul", {"c1", "c2"}, {"c"});
+  b.node("Add", {"x", "c"}, {"y"});
+  return b;
+}
+
+TEST(PassesTest, ConstantFoldingReplacesConstantSubgraphs) {
+  ModelBuilder b = folded_mul_model();
+  EXPECT_EQ(op_counts(import(b))["Mul"], 1);
+  Graph g = optimized(b);
+  EXPECT_EQ(op_counts(g)["Mul"], 0);
+  EXPECT_EQ(g.nodes.size(), 1u);
+  EXPECT_EQ(run(b, "x", {1, 2}, {1.0f, 1.0f}), (std::vector<float>{2.0f, -2.0f}));
+}
+
+TEST(PassesTest, PassesCanBeDisabledByNameAndUnknownNamesAreRejected) {
+  ModelBuilder b = folded_mul_model();
+  BuildOptions keep_mul;
+  keep_mul.disabled_passes = {"constant_folding", "constant_folding_after_shapes"};
+  EXPECT_EQ(op_counts(optimized(b, keep_mul))["Mul"], 1);
+  BuildOptions bad;
+  bad.disabled_passes = {"fuse_everything"};
+  Graph g = import(b);
+  Status s = optimize_graph(g, bad);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.message().find("fuse_everything"), std::string::npos) << s.to_string();
+  EXPECT_NE(s.message().find("constant_folding"), std::string::npos) << s.to_string();
+}
+
+TEST(PassesTest, IdentityAndDropoutAreRemovedButGraphOutputsKeepTheirNames) {
+  ModelBuilder b;
+  b.input("x", kFloat, {"batch", 2});
+  b.output("y", kFloat, {"batch", 2});
+  b.node("Identity", {"x"}, {"a"});
+  b.node("Dropout", {"a"}, {"d"});
+  b.node("Relu", {"d"}, {"r"});
+  b.node("Identity", {"r"}, {"y"});
+  Graph g = optimized(b);
+  auto counts = op_counts(g);
+  EXPECT_EQ(counts["Dropout"], 0);
+  EXPECT_EQ(counts["Identity"], 1);  // the one writing graph output y
+  EXPECT_EQ(g.values[g.outputs[0]].name, "y");
+  EXPECT_EQ(run(b, "x", {1, 2}, {-1.0f, 2.0f}), (std::vector<float>{0.0f, 2.0f}));
+}
+
+// y = Reshape(x, [Gather(Shape(x), 0), Gather(Shape(x), 1)]) with x [batch, 3]: the
+// query of dim 1 folds (3 is static), the query of the dynamic batch must stay.
+ModelBuilder shape_query_model() {
+  ModelBuilder b;
+  b.input("x", kFloat, {"batch", 3});
+  b.output("y", kFloat, {"batch", 3});
+  int64_constant(b, "i0", {}, {0});
+  int64_constant(b, "i1", {}, {1});
+  int64_constant(b, "axes", {1}, {0});
+  b.node("Shape", {"x"}, {"s"});
+  b.node("Gather", {"s", "i0"}, {"d0"});
+  b.node("Gather", {"s", "i1"}, {"d1"});
+  b.node("Unsqueeze", {"d0", "axes"}, {"u0"});
+  b.node("Unsqueeze", {"d1", "axes"}, {"u1"});
+  onnx::NodeProto* concat = b.node("Concat", {"u0", "u1"}, {"shape"});
+  test::add_int_attr(concat, "axis", 0);
+  b.node("Reshape", {"x", "shape"}, {"y"});
+  return b;
+}
+
+TEST(PassesTest, ShapeQueriesOfStaticDimsFold) {
+  ModelBuilder b = shape_query_model();
+  auto before = op_counts(import(b));
+  auto after = op_counts(optimized(b));
+  EXPECT_EQ(before["Gather"], 2);
+  EXPECT_EQ(after["Gather"], 1);     // batch is dynamic
+  EXPECT_EQ(after["Unsqueeze"], 1);  // the folded dim's Unsqueeze became a constant
+  EXPECT_EQ(after["Shape"], 1);
+  EXPECT_EQ(run(b, "x", {2, 3}, {1, 2, 3, 4, 5, 6}), (std::vector<float>{1, 2, 3, 4, 5, 6}));
+}
+
+TEST(PassesTest, ProfilePinnedDimsLetWholeShapeSubgraphsFold) {
+  ModelBuilder b = shape_query_model();
+  BuildOptions options;
+  ShapeProfile p;
+  p.min["x"] = p.opt["x"] = p.max["x"] = {4, 3};
+  options.profiles.push_back(p);
+  auto after = op_counts(optimized(b, options));
+  EXPECT_EQ(after["Shape"], 0);
+  EXPECT_EQ(after["Gather"], 0);
+  EXPECT_EQ(after["Concat"], 0);
+  EXPECT_EQ(after["Reshape"], 1);
+}
+
+TEST(PassesTest, CommonSubexpressionsMerge) {
+  ModelBuilder b;
+  b.input("x", kFloat, {"batch", 2});
+  b.output("y", kFloat, {"batch", 2});
+  b.node("Relu", {"x"}, {"r1"});
+  b.node("Relu", {"x"}, {"r2"});
+  b.node("Sigmoid", {"x"}, {"s"});  // same input, another op: must stay
+  b.node("Add", {"r1", "r2"}, {"t"});
+  b.node("Add", {"t", "s"}, {"y"});
+  auto counts = op_counts(optimized(b));
+  EXPECT_EQ(counts["Relu"], 1);
+  EXPECT_EQ(counts["Sigmoid"], 1);
+  // y = 2 relu(x) + sigmoid(x); sigmoid(0) = 0.5
+  EXPECT_EQ(run(b, "x", {1, 2}, {0.0f, 1.5f})[0], 0.5f);
+  EXPECT_NEAR(run(b, "x", {1, 2}, {0.0f, 1.5f})[1], 3.0f + 1.0f / (1.0f + std::exp(-1.5f)), 1e-6f);
+}
+
+TEST(PassesTest, DeadNodesAreRemoved) {
+  ModelBuilder b;
+  b.input("x", kFloat, {"batch", 2});
+  b.output("y", kFloat, {"batch", 2});
+  b.node("Relu", {"x"}, {"y"});
+  b.node("Exp", {"x"}, {"unused"});
+  b.node("Neg", {"unused"}, {"unused2"});
+  Graph g = optimized(b);
+  EXPECT_EQ(g.nodes.size(), 1u);
+  EXPECT_EQ(g.nodes[0].op_type, "Relu");
+}
+
+}  // namespace
+}  // namespace kiln
