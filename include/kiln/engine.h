@@ -25,6 +25,17 @@ struct TensorDesc {
   std::string shape_string() const;  // "batch_sizex3x224x224", like trtexec's shapes
 };
 
+// One layer of the built engine, as --dumpLayerInfo shows it.
+struct LayerInfo {
+  std::string name;
+  std::string type;                       // op type, or the fused op's
+  std::vector<std::string> source_nodes;  // the ONNX nodes it computes
+  std::vector<std::string> inputs, outputs;
+  std::vector<std::string> input_shapes, output_shapes;  // static, "?"/symbols where dynamic
+  std::string precision;                  // dtype of the first output
+  std::string implementation;             // the kernel chosen
+};
+
 class ExecutionContext;
 class EngineImpl;
 
@@ -46,6 +57,7 @@ class Engine {
   const std::vector<TensorDesc>& outputs() const;
   size_t num_nodes() const;           // after the build's optimizations
   const BuildOptions& build_options() const;
+  std::vector<LayerInfo> layer_info() const;  // in execution order
 
   std::unique_ptr<ExecutionContext> create_context() const;
 
@@ -69,12 +81,17 @@ class ExecutionContext {
   // Outputs of the last successful run(), in the model's output order.
   const std::vector<Tensor>& outputs() const { return outputs_; }
   Result<Tensor> output(const std::string& name) const;
+  // Per-layer timing of run(), in layer_info() order (trtexec's --dumpProfile).
+  void set_profiling(bool enabled) { profiling_ = enabled; }
+  const std::vector<double>& last_layer_times_ms() const { return layer_times_ms_; }
 
  private:
   friend class Engine;
   explicit ExecutionContext(std::shared_ptr<const EngineImpl> engine);
   std::shared_ptr<const EngineImpl> engine_;
   int profile_ = 0;
+  bool profiling_ = false;
+  std::vector<double> layer_times_ms_;
   std::vector<Tensor> inputs_;   // per model input
   std::vector<Tensor> outputs_;  // per model output
   std::vector<Tensor> values_;   // per graph value, during run()

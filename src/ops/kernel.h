@@ -62,6 +62,8 @@ class OpKernel {
   virtual ~OpKernel() = default;
   virtual Status infer(InferContext& ctx) const = 0;
   virtual Status run(RunContext& ctx) const = 0;
+  // Names the implementation for layer info ("onednn", "cpu"), as trtexec names tactics.
+  virtual const char* implementation() const { return "cpu"; }
 };
 
 // What a kernel factory sees: the node, the model's opset for the node's domain, and

@@ -1,5 +1,6 @@
 #include "kiln/engine.h"
 
+#include <chrono>
 #include <map>
 #include <new>
 
@@ -62,6 +63,37 @@ const std::vector<TensorDesc>& Engine::inputs() const { return impl_->inputs; }
 const std::vector<TensorDesc>& Engine::outputs() const { return impl_->outputs; }
 size_t Engine::num_nodes() const { return impl_->graph.nodes.size(); }
 const BuildOptions& Engine::build_options() const { return impl_->options; }
+
+std::vector<LayerInfo> Engine::layer_info() const {
+  const Graph& g = impl_->graph;
+  auto shape_text = [&](int v) {
+    if (v == kNoValue) return std::string();
+    const auto& shape = g.values[v].type.shape;
+    return shape ? sym_shape_to_string(*shape) : std::string("?");
+  };
+  std::vector<LayerInfo> layers;
+  for (int n : impl_->schedule) {
+    const Node& node = g.nodes[n];
+    LayerInfo info;
+    info.name = node.name;
+    info.type = node.op_type;
+    info.source_nodes = {node.name};
+    for (int v : node.inputs) {
+      if (v == kNoValue) continue;
+      info.inputs.push_back(g.values[v].name);
+      info.input_shapes.push_back(shape_text(v));
+    }
+    for (int v : node.outputs) {
+      if (v == kNoValue) continue;
+      info.outputs.push_back(g.values[v].name);
+      info.output_shapes.push_back(shape_text(v));
+    }
+    if (!node.outputs.empty() && node.outputs[0] != kNoValue) info.precision = dtype_name(g.values[node.outputs[0]].type.dtype);
+    info.implementation = impl_->kernels[n]->implementation();
+    layers.push_back(std::move(info));
+  }
+  return layers;
+}
 
 std::unique_ptr<ExecutionContext> Engine::create_context() const {
   return std::unique_ptr<ExecutionContext>(new ExecutionContext(impl_));
@@ -191,6 +223,7 @@ Status ExecutionContext::run() {
   for (size_t i = 0; i < e.graph.inputs.size(); ++i) values_[e.graph.inputs[i]] = inputs_[i];
 
   std::vector<Tensor> scratch;
+  if (profiling_) layer_times_ms_.assign(e.schedule.size(), 0.0);
   try {
     for (size_t pos = 0; pos < e.schedule.size(); ++pos) {
       const int n = e.schedule[pos];
@@ -211,7 +244,11 @@ Status ExecutionContext::run() {
         }
       }
       SlotRunContext rctx(node, e.consumed, values_, scratch);
+      const auto start = profiling_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
       s = kernel.run(rctx);
+      if (profiling_) {
+        layer_times_ms_[pos] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      }
       if (!s.is_ok()) return in_node(s, node);
       KILN_RETURN_IF_ERROR(check_outputs(node, ictx, values_, e.consumed));
       for (int in : node.inputs) {

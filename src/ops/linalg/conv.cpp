@@ -70,6 +70,8 @@ class ConvOp : public OpKernel {
     return Status::ok();
   }
 
+  const char* implementation() const override { return "onednn"; }
+
   Status run(RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
     const Tensor& w = ctx.input(1);

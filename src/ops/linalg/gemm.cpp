@@ -46,6 +46,8 @@ class GemmOp : public OpKernel {
     return Status::ok();
   }
 
+  const char* implementation() const override { return "onednn"; }
+
   Status run(RunContext& ctx) const override {
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(1);
@@ -104,9 +106,9 @@ class GemmOp : public OpKernel {
         for (int64_t p = 0; p < k; ++p) {
           const T av = trans_a_ ? a[p * m + i] : a[i * k + p];
           const T bv = trans_b_ ? b[j * k + p] : b[p * n + j];
-          acc += static_cast<double>(load_as_float(av)) * static_cast<double>(load_as_float(bv));
+          acc += static_cast<double>(load_as<float>(av)) * static_cast<double>(load_as<float>(bv));
         }
-        y[i * n + j] = store_from_float<T>(static_cast<float>(alpha_ * acc));
+        y[i * n + j] = store_as<T>(static_cast<float>(alpha_ * acc));
       }
     }
   }
@@ -122,8 +124,8 @@ class GemmOp : public OpKernel {
       T* yp = y.data<T>();
       for (int64_t i = 0; i < out[0]; ++i) {
         for (int64_t j = 0; j < out[1]; ++j) {
-          const float cv = load_as_float(cp[i * strides[0] + j * strides[1]]);
-          yp[i * out[1] + j] = store_from_float<T>(load_as_float(yp[i * out[1] + j]) + beta_ * cv);
+          const float cv = load_as<float>(cp[i * strides[0] + j * strides[1]]);
+          yp[i * out[1] + j] = store_as<T>(load_as<float>(yp[i * out[1] + j]) + beta_ * cv);
         }
       }
       return Status::ok();

@@ -10,11 +10,6 @@
 namespace kiln {
 namespace {
 
-template <typename T> auto load(const T& v) {
-  if constexpr (std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>) return to_float(v);
-  else return v;
-}
-
 // Reference batched matmul over broadcast batch dims, accumulating in Acc.
 template <typename T>
 void reference_matmul(const MatmulDims& d, const T* a, const T* b, T* c) {
@@ -40,13 +35,9 @@ void reference_matmul(const MatmulDims& d, const T* a, const T* b, T* c) {
       for (int64_t j = 0; j < d.n; ++j) {
         Acc acc = 0;
         for (int64_t k = 0; k < d.k; ++k) {
-          acc += static_cast<Acc>(load(ab[i * d.k + k])) * static_cast<Acc>(load(bb[k * d.n + j]));
+          acc += load_as<Acc>(ab[i * d.k + k]) * load_as<Acc>(bb[k * d.n + j]);
         }
-        if constexpr (std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>) {
-          cb[i * d.n + j] = store_from_float<T>(static_cast<float>(acc));
-        } else {
-          cb[i * d.n + j] = static_cast<T>(acc);
-        }
+        cb[i * d.n + j] = store_as<T>(acc);
       }
     }
     for (size_t j = batch_rank; j-- > 0;) {
@@ -76,6 +67,8 @@ class MatMulOp : public OpKernel {
     ctx.set_output(0, ctx.input_dtype(0), out);
     return Status::ok();
   }
+
+  const char* implementation() const override { return "onednn"; }
 
   Status run(RunContext& ctx) const override {
     const Tensor& a = ctx.input(0);
