@@ -12,7 +12,9 @@ apt_packages=(
   libprotobuf-dev protobuf-compiler   # ONNX ModelProto parsing
   libdnnl-dev                         # oneDNN 2.6 (OpenMP): matmul and convolution
   libcli11-dev                        # command-line flags
+  zlib1g-dev                          # crc32 of plan files
   libgtest-dev libgmock-dev           # unit tests
+  libbenchmark-dev libsleef-dev libhwy-dev  # bench/ only: math library vs Sleef and Highway
 )
 missing=()
 for p in "${apt_packages[@]}"; do

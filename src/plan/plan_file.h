@@ -3,22 +3,44 @@
 // mapped rather than copied), the build options and profiles, the kiln version and
 // format version, and the CPU features it needs, under a checksum that is verified
 // before anything is parsed. Writes are atomic: a temporary file, then a rename.
+// plan_format.h has the byte layout; plan.proto the metadata schema.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "ir/graph.h"
 #include "kiln/build_options.h"
 #include "kiln/status.h"
+#include "plan/cpu_features.h"
+#include "plan/plan_format.h"
 
 namespace kiln {
 
 struct PlanContents {
-  Graph graph;
+  Graph graph;  // constants point into the file's read-only mapping
   BuildOptions options;
+  std::string kiln_version;   // of the kiln that wrote the plan
+  std::string source_model;   // the ONNX file it was built from
+  uint64_t file_size = 0;
 };
 
-Status write_plan_file(const std::string& path, const Graph& graph, const BuildOptions& options);
+// What a plan records about the machine and format. Only tests change these (to write a
+// plan from a "future" format version or one that needs a CPU feature nothing has).
+struct PlanWriteOptions {
+  std::vector<std::string> cpu_features = compiled_cpu_features();
+  uint32_t format_version = kPlanFormatVersion;
+};
+
+// Writes `path` atomically: `path.tmp.<pid>` is written in full, fsynced and renamed
+// over `path`; on any failure the temporary file is removed and `path` is untouched.
+Status write_plan_file(const std::string& path, const Graph& graph, const BuildOptions& options,
+                       const PlanWriteOptions& write_options = {});
+
+// Checks the header and checksum, maps the file read-only and rebuilds the graph with
+// its constants pointing into the mapping (unmapped when the last of them goes). Every
+// failure is a Status naming the file and the problem.
 Result<PlanContents> read_plan_file(const std::string& path);
 
 }  // namespace kiln

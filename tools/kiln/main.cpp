@@ -1,11 +1,16 @@
 // kiln: the command-line runner, trtexec-compatible. Every failure ends as one "[E] ..."
 // line and exit status 1 (2 for flag syntax errors); nothing escapes main as an exception.
+#include <chrono>
 #include <exception>
+#include <filesystem>
+#include <iomanip>
 #include <iostream>
 #include <new>
+#include <sstream>
 #include <string>
 
 #include "benchmark.h"
+#include "build_flags.h"
 #include "input_plan.h"
 #include "kiln/engine.h"
 #include "log.h"
@@ -28,19 +33,77 @@ void print_model(const Engine& engine) {
 
 std::string dims_text(const Shape& s) { return s.empty() ? "scalar" : shape_to_string(s); }
 
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string ms_text(double ms) {
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(ms < 10 ? 3 : 1) << ms;
+  return os.str();
+}
+
+std::string size_text(uintmax_t bytes) {
+  std::ostringstream os;
+  os << bytes << " bytes (" << std::fixed << std::setprecision(2) << static_cast<double>(bytes) / (1 << 20) << " MiB)";
+  return os.str();
+}
+
+// The build phase (--onnx, optionally --saveEngine) or the runtime phase (--loadEngine).
+Result<std::shared_ptr<Engine>> make_engine(const Options& options, const BuildOptions& build) {
+  const auto start = std::chrono::steady_clock::now();
+  if (!options.load_engine.empty()) {
+    Result<std::shared_ptr<Engine>> loaded = Engine::from_plan_file(options.load_engine);
+    if (!loaded.is_ok()) return loaded.status().with_context("cannot load engine '" + options.load_engine + "'");
+    const double ms = ms_since(start);
+    std::error_code ec;
+    const uintmax_t size = std::filesystem::file_size(options.load_engine, ec);
+    log_info("Engine loaded in " + ms_text(ms) + " ms (" + options.load_engine + ", " +
+             (ec ? std::string("size unknown") : size_text(size)) + ", " + std::to_string((*loaded)->num_nodes()) +
+             " nodes)");
+    return loaded;
+  }
+  Result<std::shared_ptr<Engine>> built = Engine::build_from_onnx(options.onnx, build);
+  if (!built.is_ok()) return built.status().with_context("cannot load model '" + options.onnx + "'");
+  const double ms = ms_since(start);
+  log_info("Engine built from " + options.onnx + " (" + std::to_string((*built)->num_nodes()) + " nodes)");
+  log_info("Engine built in " + ms_text(ms) + " ms");
+  if (!options.save_engine.empty()) {
+    const auto save_start = std::chrono::steady_clock::now();
+    KILN_RETURN_IF_ERROR((*built)->save_plan(options.save_engine));
+    std::error_code ec;
+    const uintmax_t size = std::filesystem::file_size(options.save_engine, ec);
+    log_info("Engine saved to " + options.save_engine + " in " + ms_text(ms_since(save_start)) + " ms");
+    log_info("Plan size: " + (ec ? std::string("unknown") : size_text(size)));
+  }
+  return built;
+}
+
 Status run(const Options& options) {
   KILN_RETURN_IF_ERROR(validate_options(options));
   KILN_ASSIGN_OR_RETURN(InputRequest request, parse_input_request(options));
-  print_options(options);
+  KILN_ASSIGN_OR_RETURN(BuildOptions build, parse_build_options(options));
+  print_options(options, build);
 
-  Result<std::shared_ptr<Engine>> loaded = Engine::from_onnx_file(options.onnx);
-  if (!loaded.is_ok()) return loaded.status().with_context("cannot load model '" + options.onnx + "'");
-  const Engine& engine = **loaded;
-  log_info("Engine built from " + options.onnx + " (" + std::to_string(engine.num_nodes()) + " nodes)");
+  KILN_ASSIGN_OR_RETURN(std::shared_ptr<Engine> loaded, make_engine(options, build));
+  const Engine& engine = *loaded;
   print_model(engine);
+  if (options.skip_inference) {
+    log_info("Skipped inference (--skipInference)");
+    return Status::ok();
+  }
 
-  KILN_ASSIGN_OR_RETURN(std::vector<PreparedInput> inputs, prepare_inputs(engine.inputs(), request));
+  // The profile comes from the flags or, for a loaded plan, from the plan.
   std::unique_ptr<ExecutionContext> context = engine.create_context();
+  KILN_RETURN_IF_ERROR(context->set_optimization_profile(options.profile).with_context("--profile"));
+  const std::vector<ShapeProfile>& profiles = engine.build_options().profiles;
+  if (!profiles.empty() && request.shapes.empty()) {
+    // trtexec runs at the opt shapes; inputs loaded from files keep their own.
+    for (const auto& [name, shape] : profiles[options.profile].opt) {
+      if (!request.files.count(name)) request.shapes[name] = shape;
+    }
+  }
+  KILN_ASSIGN_OR_RETURN(std::vector<PreparedInput> inputs, prepare_inputs(engine.inputs(), request));
   for (const PreparedInput& in : inputs) {
     log_info("Created input binding for " + in.name + " with dimensions " + dims_text(in.tensor.shape()) + " (" +
              dtype_name(in.tensor.dtype()) + ", " + in.origin + ")");

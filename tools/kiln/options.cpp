@@ -10,6 +10,7 @@ namespace kiln::cli {
 namespace {
 
 constexpr const char* kModel = "Model Options";
+constexpr const char* kBuild = "Build Options";
 constexpr const char* kInference = "Inference Options";
 constexpr const char* kReporting = "Reporting Options";
 
@@ -33,16 +34,46 @@ class TrtexecFormatter : public CLI::Formatter {
 void add_flags(CLI::App& app, Options& o) {
   // A repeated scalar flag takes its last value, so a wrapper script can append overrides.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  app.add_option("--onnx", o.onnx, "ONNX model file (required)")
+  app.add_option("--onnx", o.onnx, "ONNX model file (required unless --loadEngine)")
       ->type_name("<file>")->group(kModel);
 
   // One value per occurrence, all occurrences kept: `--shapes=a:1 --shapes=b:2` works as
   // `--shapes=a:1,b:2`, and a stray word after the flag is an error, not a second value.
-  auto list = [&](const char* name, std::vector<std::string>& dest, const char* help) {
+  auto list_in = [&](const char* group, const char* name, std::vector<std::string>& dest, const char* help) {
     app.add_option(name, dest, help)
         ->type_name("spec")->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-        ->group(kInference);
+        ->group(group);
   };
+  auto list = [&](const char* name, std::vector<std::string>& dest, const char* help) {
+    list_in(kInference, name, dest, help);
+  };
+
+  // The build phase, trtexec's "=== Build Options ===".
+  app.add_option("--saveEngine", o.save_engine,
+                 "Build from --onnx, then save the engine as a plan file\n(written atomically)")
+      ->type_name("<file>")->group(kBuild);
+  app.add_option("--loadEngine", o.load_engine, "Run a plan file written by --saveEngine (no --onnx)")
+      ->type_name("<file>")->group(kBuild);
+  app.add_flag("--skipInference", o.skip_inference,
+               "Exit after the engine has been built (and saved) or loaded;\nskip the inference timing")
+      ->group(kBuild);
+  list_in(kBuild, "--minShapes", o.min_shapes,
+          "Build with an optimization profile of these min shapes\n"
+          "(syntax as --shapes). The i-th --minShapes, --optShapes and\n"
+          "--maxShapes form profile i; repeat the three for more profiles.\n"
+          "Only --optShapes: min = max = opt. No --optShapes: opt = max.\n"
+          "Runs without --shapes use the opt shapes of --profile.");
+  list_in(kBuild, "--optShapes", o.opt_shapes, "Build with a profile of these opt shapes (kernels tuned for them)");
+  list_in(kBuild, "--maxShapes", o.max_shapes, "Build with a profile of these max shapes");
+  list_in(kBuild, "--disablePasses", o.disable_passes,
+          "Turn off graph optimization passes by name: a,b (kiln extension;\n"
+          "to find a wrong rewrite by bisection)");
+  list_in(kBuild, "--memPoolSize", o.mem_pool_size,
+          "Memory pool limits: poolspec ::= pool\":\"size[\",\"poolspec];\n"
+          "pool ::= \"workspace\" (activation memory); size in MiB, or with a\n"
+          "suffix K, M or G (e.g. workspace:1024M, workspace:2G)");
+  app.add_option("--workspace", o.workspace, "Workspace size in MiB (deprecated: --memPoolSize=workspace:N)")
+      ->type_name("N")->group(kBuild);
   list("--shapes", o.shapes,
        "Run shapes of dynamic inputs. spec ::= name\":\"dims[\",\"spec],\n"
        "dims ::= D[\"x\"D]...  e.g. input_ids:1x128,attention_mask:1x128\n"
@@ -61,6 +92,9 @@ void add_flags(CLI::App& app, Options& o) {
        "uniform in [LO, HI) (LO, HI integers), floats uniform in [LO, HI).\n"
        "Default: floats uniform in [-1, 1]; integers in [0, 2), i.e. 0 or 1\n"
        "(safe for token ids, attention masks, token type ids); bool 0 or 1.");
+  app.add_option("--profile", o.profile,
+                 "Profile whose opt shapes a run without --shapes uses\n(default = 0)")
+      ->type_name("N")->group(kInference);
   app.add_option("--iterations", o.iterations,
                  "Run at least N inference iterations (default = 10)")
       ->type_name("N")->group(kInference);
@@ -106,8 +140,11 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
   formatter->column_width(26);
   app.formatter(formatter);
   app.footer(
-      "Example:\n"
+      "Examples:\n"
       "  kiln --onnx=bert.onnx --shapes=input_ids:1x128,attention_mask:1x128 --iterations=100\n"
+      "  kiln --onnx=bert.onnx --minShapes=input_ids:1x8 --optShapes=input_ids:1x128\n"
+      "       --maxShapes=input_ids:1x512 --saveEngine=bert.plan --skipInference\n"
+      "  kiln --loadEngine=bert.plan --shapes=input_ids:1x128\n"
       "Exit status: 0 on success, 1 when the model, an input or a run fails,\n"
       "2 on a flag syntax error.");
   add_flags(app, options);
@@ -124,7 +161,17 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
 }
 
 Status validate_options(const Options& o) {
-  if (o.onnx.empty()) return invalid_argument("no model given: use --onnx=<file>");
+  if (!o.load_engine.empty()) {
+    if (!o.onnx.empty()) {
+      return invalid_argument("--onnx and --loadEngine both given: a run uses either an ONNX model or a plan");
+    }
+    if (!o.save_engine.empty()) {
+      return invalid_argument("--saveEngine needs --onnx: a loaded plan is saved already");
+    }
+  } else if (o.onnx.empty()) {
+    return invalid_argument("no model given: use --onnx=<file> (or --loadEngine=<plan>)");
+  }
+  if (o.profile < 0) return invalid_argument("--profile must be >= 0, got " + std::to_string(o.profile));
   if (o.iterations < 1) {
     return invalid_argument("--iterations must be at least 1, got " + std::to_string(o.iterations));
   }
@@ -134,14 +181,45 @@ Status validate_options(const Options& o) {
   return Status::ok();
 }
 
-void print_options(const Options& o) {
+std::string profile_text(const ShapeProfile& p) {
+  std::string s;
+  for (const auto& [name, opt] : p.opt) {
+    auto min = p.min.find(name);
+    auto max = p.max.find(name);
+    s += (s.empty() ? "" : ", ") + name + "=" + (min != p.min.end() ? shape_to_string(min->second) : "?") + "+" +
+         shape_to_string(opt) + "+" + (max != p.max.end() ? shape_to_string(max->second) : "?");
+  }
+  return s;
+}
+
+std::string mib_text(int64_t bytes) { return number(static_cast<double>(bytes) / (1 << 20)) + " MiB"; }
+
+void print_options(const Options& o, const BuildOptions& build) {
   log_info("=== Model Options ===");
-  log_info("Format: ONNX");
-  log_info("Model: " + o.onnx);
+  log_info(o.load_engine.empty() ? "Format: ONNX" : "Format: kiln plan");
+  log_info("Model: " + (o.load_engine.empty() ? o.onnx : o.load_engine));
+  log_info("=== Build Options ===");
+  if (o.load_engine.empty()) {
+    log_info("Workspace: " + (build.workspace_limit_bytes ? mib_text(build.workspace_limit_bytes)
+                                                          : std::string("unlimited")));
+    for (size_t i = 0; i < build.profiles.size(); ++i) {
+      // trtexec's min+opt+max notation.
+      log_info("Input build shapes (profile " + std::to_string(i) + "): " + profile_text(build.profiles[i]));
+    }
+    if (build.profiles.empty()) log_info("Input build shapes: model");
+    log_info("Disabled passes: " + (build.disabled_passes.empty() ? std::string("none") : joined(build.disabled_passes)));
+  }
+  log_info("Save engine: " + o.save_engine);
+  log_info("Load engine: " + o.load_engine);
   log_info("=== Inference Options ===");
-  log_info("Shapes: " + (o.shapes.empty() ? std::string("(model defaults)") : joined(o.shapes)));
+  std::string shapes = joined(o.shapes);
+  if (shapes.empty()) {
+    shapes = build.profiles.empty() ? "(model defaults)" : "(opt shapes of profile " + std::to_string(o.profile) + ")";
+  }
+  log_info("Shapes: " + shapes);
   log_info("Inputs: " + (o.load_inputs.empty() ? std::string("(generated)") : joined(o.load_inputs)));
   if (!o.input_ranges.empty()) log_info("Input ranges: " + joined(o.input_ranges));
+  if (!o.load_engine.empty() || !build.profiles.empty()) log_info("Profile: " + std::to_string(o.profile));
   log_info("Iterations: " + std::to_string(o.iterations));
   log_info("Duration: " + number(o.duration_s) + "s (+ " + number(o.warmup_ms) + "ms warm up)");
   log_info("=== Reporting Options ===");

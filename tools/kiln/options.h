@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "kiln/build_options.h"
 #include "kiln/status.h"
 
 namespace kiln::cli {
@@ -13,6 +14,19 @@ namespace kiln::cli {
 struct Options {
   // Model options
   std::string onnx;
+  // Build options (build_flags.h turns them into a kiln::BuildOptions). The shape flags
+  // keep one entry per occurrence: the i-th --minShapes, --optShapes and --maxShapes
+  // form profile i.
+  std::string save_engine;
+  std::string load_engine;
+  bool skip_inference = false;
+  std::vector<std::string> min_shapes;
+  std::vector<std::string> opt_shapes;
+  std::vector<std::string> max_shapes;
+  std::vector<std::string> disable_passes;
+  std::vector<std::string> mem_pool_size;
+  std::string workspace;  // MiB, trtexec's older flag; kept as text for exact messages
+  int profile = 0;        // the profile whose shapes a run without --shapes uses
   // Inference options. The list flags keep each occurrence's raw text; tensor_spec.h
   // splits them, since names may be quoted and hold ':' or ','.
   std::vector<std::string> shapes;
@@ -34,7 +48,8 @@ std::optional<int> parse_options(int argc, char** argv, Options& options);
 // Range checks on values CLI11 accepted (--iterations=0): exit 1 like other bad requests.
 Status validate_options(const Options& options);
 
-// trtexec's "=== Model Options ===" block: the settings this run uses.
-void print_options(const Options& options);
+// trtexec's "=== Model Options ===" block: the settings this run uses. `build` is what
+// the build flags parsed into.
+void print_options(const Options& options, const BuildOptions& build);
 
 }  // namespace kiln::cli
