@@ -38,6 +38,7 @@ struct LayerInfo {
 
 class ExecutionContext;
 class EngineImpl;
+class ActivationArena;
 
 class Engine {
  public:
@@ -83,6 +84,9 @@ class ExecutionContext {
   Result<Tensor> output(const std::string& name) const;
   // Per-layer timing of run(), in layer_info() order (trtexec's --dumpProfile).
   void set_profiling(bool enabled) { profiling_ = enabled; }
+  // Bytes of this context's activation arena (the largest plan among the input shapes
+  // it has run; planned after the first run of each shape).
+  int64_t activation_bytes() const;
   const std::vector<double>& last_layer_times_ms() const { return layer_times_ms_; }
 
  private:
@@ -95,6 +99,7 @@ class ExecutionContext {
   std::vector<Tensor> inputs_;   // per model input
   std::vector<Tensor> outputs_;  // per model output
   std::vector<Tensor> values_;   // per graph value, during run()
+  std::unique_ptr<ActivationArena> arena_;
 };
 
 }  // namespace kiln

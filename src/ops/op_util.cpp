@@ -1,5 +1,7 @@
 #include "ops/op_util.h"
 
+#include <algorithm>
+
 namespace kiln {
 namespace {
 
@@ -67,6 +69,33 @@ Result<int64_t> normalize_axis(int64_t axis, int64_t rank, const std::string& wh
   return axis < 0 ? axis + rank : axis;
 }
 
+Result<std::vector<int64_t>> normalize_axis_list(const std::vector<int64_t>& axes, int64_t rank,
+                                                 const std::string& what) {
+  std::vector<int64_t> out;
+  out.reserve(axes.size());
+  for (int64_t a : axes) {
+    if (a < -rank || a >= rank) {
+      return invalid_argument(what + ": axis " + std::to_string(a) + " is out of range for rank " +
+                              std::to_string(rank) + " (expected [" + std::to_string(-rank) + ", " +
+                              std::to_string(rank - 1) + "])");
+    }
+    out.push_back(a < 0 ? a + rank : a);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+AxisView axis_view(const Shape& shape, int64_t axis) {
+  AxisView v;
+  for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) {
+    if (i < axis) v.outer *= shape[i];
+    else if (i == axis) v.axis_len = shape[i];
+    else v.inner *= shape[i];
+  }
+  return v;
+}
+
 Result<Shape> broadcast_shapes(const Shape& a, const Shape& b) {
   const size_t rank = std::max(a.size(), b.size());
   Shape out(rank);
@@ -132,13 +161,37 @@ std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
 }
 
 Status infer_same_as_input(InferContext& ctx, size_t input) {
-  const SymShape* shape = ctx.input_shape(input);
-  ctx.set_output(0, ctx.input_dtype(input), shape ? std::optional<SymShape>(*shape) : std::nullopt);
+  ctx.set_output(0, ctx.input_dtype(input), optional_shape(ctx.input_shape(input)));
   return Status::ok();
+}
+
+Result<Tensor*> prepare_output(RunContext& ctx, size_t i, DType dtype, const Shape& shape) {
+  Tensor& t = ctx.output(i);
+  if (t.defined() && t.dtype() == dtype && t.shape() == shape) return &t;
+  KILN_RETURN_IF_ERROR(ctx.allocate_output(i, dtype, shape));
+  return &ctx.output(i);
+}
+
+Result<std::vector<int64_t>> read_int_values(const Tensor& t, const std::string& input) {
+  if (t.dtype() != DType::kInt64 && t.dtype() != DType::kInt32) {
+    return invalid_argument("input '" + input + "' has dtype " + dtype_name(t.dtype()) +
+                            " (expected int64 or int32)");
+  }
+  return t.to_int64_vector();
 }
 
 Status unsupported_dtype(const std::string& op, const std::string& input, DType dtype) {
   return unsupported(op + " does not support dtype " + dtype_name(dtype) + " for input '" + input + "'");
+}
+
+Status expect_float_dtype(const std::string& input, DType dtype) {
+  if (is_float_dtype(dtype)) return Status::ok();
+  return invalid_argument("input '" + input + "' has dtype " + dtype_name(dtype) + " (expected a float type)");
+}
+
+Status expect_numeric_dtype(const std::string& input, DType dtype) {
+  if (is_float_dtype(dtype) || is_integer_dtype(dtype)) return Status::ok();
+  return invalid_argument("input '" + input + "' has dtype " + dtype_name(dtype) + " (expected a numeric type)");
 }
 
 }  // namespace kiln

@@ -1,8 +1,11 @@
-// Helpers shared by op implementations: attribute reading with validation, axis
-// normalization, broadcasting, and dtype dispatch.
+// Helpers shared by the op families: attribute reading with validation, axes and the
+// [outer, axis, inner] view, broadcasting, output preparation, dtype checks and
+// dispatch, and storage <-> compute conversions. Family-private helpers stay in the
+// family's folder (tensor_util.h, ew_common.h, reduce_common.h, nn_common.h).
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -32,6 +35,18 @@ Result<int64_t> required_attr_int(const Node& node, const std::string& name);
 
 // Maps axis in [-rank, rank) to [0, rank); an error names the op, the axis and the rank.
 Result<int64_t> normalize_axis(int64_t axis, int64_t rank, const std::string& what = "axis");
+// Normalizes every axis to [0, rank), sorts them and drops duplicates; an error names
+// `what` (e.g. "input 'axes'") and the offending axis.
+Result<std::vector<int64_t>> normalize_axis_list(const std::vector<int64_t>& axes, int64_t rank,
+                                                 const std::string& what);
+
+// A tensor seen as [outer, axis_len, inner] around one axis.
+struct AxisView {
+  int64_t outer = 1;
+  int64_t axis_len = 1;
+  int64_t inner = 1;
+};
+AxisView axis_view(const Shape& shape, int64_t axis);
 
 // Numpy-style multidirectional broadcasting of two shapes.
 Result<Shape> broadcast_shapes(const Shape& a, const Shape& b);
@@ -42,12 +57,30 @@ std::vector<int64_t> contiguous_strides(const Shape& shape);
 // Strides of `in` when broadcast to `out` (0 along broadcast dims); in.rank() <= out.rank().
 std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out);
 
+// A rank-known shape from infer()'s input_shape(), or nullopt.
+inline std::optional<SymShape> optional_shape(const SymShape* s) {
+  return s ? std::optional<SymShape>(*s) : std::nullopt;
+}
+
 // Infers every output from inputs by a common rule: output 0 gets input 0's dtype and
 // shape (unary elementwise ops, Identity, activations).
 Status infer_same_as_input(InferContext& ctx, size_t input = 0);
 
+// Output i with `dtype` and `shape`: the tensor the executor allocated from infer()
+// when it matches, otherwise a fresh one. Kernels never write into a buffer sized for
+// some other shape, whatever infer() left behind.
+Result<Tensor*> prepare_output(RunContext& ctx, size_t i, DType dtype, const Shape& shape);
+
+// The values of an integer tensor (int32/int64, any rank) as int64; an error naming
+// `input` for any other dtype.
+Result<std::vector<int64_t>> read_int_values(const Tensor& t, const std::string& input);
+
 // Errors naming the input for a dtype an op does not accept.
 Status unsupported_dtype(const std::string& op, const std::string& input, DType dtype);
+// "input 'X' has dtype int32 (expected a float type)" when `dtype` is not a float type;
+// likewise for numeric (float or integer) types.
+Status expect_float_dtype(const std::string& input, DType dtype);
+Status expect_numeric_dtype(const std::string& input, DType dtype);
 
 template <typename T> struct TypeTag { using type = T; };
 
@@ -92,19 +125,33 @@ Status dispatch_all(DType dtype, F&& f) {
   return dispatch_numeric(dtype, f);
 }
 
-// Element conversions through float for the 16-bit float storage types.
-template <typename T> inline float load_as_float(const T& v) {
-  if constexpr (std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>) return to_float(v);
-  else return static_cast<float>(v);
+template <typename T>
+constexpr bool is_half_v = std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>;
+
+// Storage type <-> compute type: the 16-bit floats go through float, everything else is
+// a static_cast. load_as<float>(Float16) widens; store_as<BFloat16>(double) narrows.
+template <typename C, typename T>
+inline C load_as(const T& v) {
+  if constexpr (is_half_v<T>) return static_cast<C>(to_float(v));
+  else return static_cast<C>(v);
 }
-template <typename T> inline T store_from_float(float v) {
-  if constexpr (std::is_same_v<T, Float16>) return Float16{float_to_half(v)};
-  else if constexpr (std::is_same_v<T, BFloat16>) return BFloat16{float_to_bfloat16(v)};
+template <typename T, typename C>
+inline T store_as(C v) {
+  if constexpr (std::is_same_v<T, Float16>) return Float16{float_to_half(static_cast<float>(v))};
+  else if constexpr (std::is_same_v<T, BFloat16>) return BFloat16{float_to_bfloat16(static_cast<float>(v))};
   else return static_cast<T>(v);
 }
+
 // The type to compute in: float for 16-bit floats, the type itself otherwise.
 template <typename T> struct ComputeType { using type = T; };
 template <> struct ComputeType<Float16> { using type = float; };
 template <> struct ComputeType<BFloat16> { using type = float; };
+template <typename T> using compute_t = typename ComputeType<T>::type;
+
+// v in its compute type.
+template <typename T>
+inline compute_t<T> load_compute(const T& v) {
+  return load_as<compute_t<T>>(v);
+}
 
 }  // namespace kiln

@@ -8,6 +8,7 @@
 #include "passes/pipeline.h"
 #include "plan/plan_file.h"
 #include "runtime/profile_validation.h"
+#include "runtime/activation_arena.h"
 #include "runtime/engine_impl.h"
 #include "runtime/infer_contexts.h"
 #include "runtime/node_status.h"
@@ -99,9 +100,12 @@ std::unique_ptr<ExecutionContext> Engine::create_context() const {
   return std::unique_ptr<ExecutionContext>(new ExecutionContext(impl_));
 }
 
-ExecutionContext::ExecutionContext(std::shared_ptr<const EngineImpl> engine) : engine_(std::move(engine)) {
+ExecutionContext::ExecutionContext(std::shared_ptr<const EngineImpl> engine)
+    : engine_(std::move(engine)), arena_(std::make_unique<ActivationArena>()) {
   inputs_.resize(engine_->inputs.size());
 }
+
+int64_t ExecutionContext::activation_bytes() const { return arena_->arena_bytes(); }
 ExecutionContext::~ExecutionContext() = default;
 
 Status ExecutionContext::set_optimization_profile(int index) {
@@ -222,6 +226,9 @@ Status ExecutionContext::run() {
   }
   for (size_t i = 0; i < e.graph.inputs.size(); ++i) values_[e.graph.inputs[i]] = inputs_[i];
 
+  std::string signature;
+  for (const Tensor& t : inputs_) signature += shape_to_string(t.shape()) + ";";
+  arena_->begin_run(signature, e.graph.values.size());
   std::vector<Tensor> scratch;
   if (profiling_) layer_times_ms_.assign(e.schedule.size(), 0.0);
   try {
@@ -238,7 +245,7 @@ Status ExecutionContext::run() {
         if (v == kNoValue) continue;
         values_[v] = Tensor();
         if (out.set && out.shape && is_concrete(*out.shape) && is_supported_dtype(out.dtype)) {
-          Result<Tensor> t = Tensor::allocate(out.dtype, to_concrete(*out.shape));
+          Result<Tensor> t = arena_->allocate(v, static_cast<int>(pos), out.dtype, to_concrete(*out.shape));
           if (!t.is_ok()) return t.status().with_context(node.describe() + " output " + std::to_string(i));
           values_[v] = std::move(t).value();
         }
@@ -251,6 +258,7 @@ Status ExecutionContext::run() {
       }
       if (!s.is_ok()) return in_node(s, node);
       KILN_RETURN_IF_ERROR(check_outputs(node, ictx, values_, e.consumed));
+      arena_->after_node(node, values_);
       for (int in : node.inputs) {
         if (in != kNoValue && e.last_use[in] == static_cast<int>(pos)) values_[in] = Tensor();
       }
@@ -263,6 +271,7 @@ Status ExecutionContext::run() {
   outputs_.clear();
   for (int out : e.graph.outputs) outputs_.push_back(values_[out]);
   values_.clear();
+  KILN_RETURN_IF_ERROR(arena_->end_run(e.last_use));
   return Status::ok();
 }
 

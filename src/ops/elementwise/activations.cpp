@@ -2,8 +2,8 @@
 // Mish ThresholdedRelu. Attributes are read once here and held by the functor.
 #include <cmath>
 
+#include "math/vector_math.h"
 #include "ops/elementwise/factories.h"
-#include "ops/elementwise/fast_math.h"
 #include "ops/elementwise/unary.h"
 
 namespace kiln::elementwise {
@@ -95,16 +95,16 @@ struct SoftsignFn {
 };
 
 // Gelu with the exact erf form and with the tanh approximation; two functors rather
-// than a flag so each loop holds one of them.
+// than a flag so each loop holds one of them. float32 and 16-bit floats go through the
+// vector math library; float64 keeps libm.
 struct GeluErfFn {
   static constexpr TypeSet kTypes = kFloatTypes;
   static constexpr bool kBoolOut = false;
   template <typename C>
   C operator()(C x) const {
-    const C inner = x * C(0.7071067811865476);  // x / sqrt(2)
-    if constexpr (std::is_same_v<C, float>) return 0.5f * x * (1.0f + fast::erf(inner));
-    else return C(0.5) * x * (C(1) + std::erf(inner));
+    return C(0.5) * x * (C(1) + std::erf(x * C(0.7071067811865476)));  // erf(x / sqrt(2))
   }
+  void bulk(const float* in, float* out, int64_t n) const { math::gelu_erf(in, out, n); }
 };
 
 struct GeluTanhFn {
@@ -113,9 +113,9 @@ struct GeluTanhFn {
   template <typename C>
   C operator()(C x) const {
     const C inner = C(0.7978845608028654) * (x + C(0.044715) * x * x * x);  // sqrt(2/pi) * ...
-    if constexpr (std::is_same_v<C, float>) return 0.5f * x * (1.0f + fast::tanh(inner));
-    else return C(0.5) * x * (C(1) + std::tanh(inner));
+    return C(0.5) * x * (C(1) + std::tanh(inner));
   }
+  void bulk(const float* in, float* out, int64_t n) const { math::gelu_tanh(in, out, n); }
 };
 
 struct MishFn {

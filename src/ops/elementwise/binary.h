@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -46,6 +47,32 @@ Result<S> legacy_align(const LegacyBroadcast& lb, const S& a, const S& b) {
   return out;
 }
 
+// B's shape after legacy alignment, and the shape A and B broadcast to; errors carry
+// `where`. S is Shape (run) or SymShape (infer).
+template <typename S>
+struct BinaryShapes {
+  S b;
+  S out;
+};
+template <typename S>
+Result<BinaryShapes<S>> binary_shapes(const LegacyBroadcast& lb, const S& a, const S& b, const std::string& where) {
+  Result<S> aligned = legacy_align(lb, a, b);
+  if (!aligned.is_ok()) return aligned.status().with_context(where);
+  Result<S> out = [&] {
+    if constexpr (std::is_same_v<S, Shape>) return broadcast_shapes(a, *aligned);
+    else return broadcast_sym_shapes(a, *aligned);
+  }();
+  if (!out.is_ok()) return out.status().with_context(where);
+  return BinaryShapes<S>{std::move(aligned).value(), std::move(out).value()};
+}
+// The output shape for infer(): nullopt while either input's rank is unknown.
+inline Result<std::optional<SymShape>> binary_out_shape(const LegacyBroadcast& lb, const SymShape* a,
+                                                        const SymShape* b, const std::string& where) {
+  if (!a || !b) return std::optional<SymShape>();
+  KILN_ASSIGN_OR_RETURN(BinaryShapes<SymShape> s, binary_shapes(lb, *a, *b, where));
+  return std::optional<SymShape>(std::move(s.out));
+}
+
 // Converts m elements of a 16-bit float run (stride 0, 1 or other) to float.
 template <typename T>
 void load_run(const T* p, int64_t stride, float* dst, int64_t m) {
@@ -81,7 +108,7 @@ void broadcast_binary_half(const BroadcastPlan<2>& plan, const T* a, const T* b,
         for (int64_t j = 0; j < m; ++j) fo[j] = f(fa[j], fb[j]);
         float_to_half_n(fo, po, m);
       } else {
-        for (int64_t j = 0; j < m; ++j) po[j] = store<O>(f(fa[j], fb[j]));
+        for (int64_t j = 0; j < m; ++j) po[j] = store_as<O>(f(fa[j], fb[j]));
       }
     }
   });
@@ -101,16 +128,8 @@ class BinaryKernel final : public OpKernel {
       return invalid_argument(where_ + ": inputs 'A' and 'B' must have the same dtype (got " +
                               dtype_name(a) + " and " + dtype_name(b) + ")");
     }
-    std::optional<SymShape> out;
-    const SymShape* sa = ctx.input_shape(0);
-    const SymShape* sb = ctx.input_shape(1);
-    if (sa && sb) {
-      Result<SymShape> aligned = legacy_align(legacy_, *sa, *sb);
-      if (!aligned.is_ok()) return aligned.status().with_context(where_);
-      Result<SymShape> s = broadcast_sym_shapes(*sa, *aligned);
-      if (!s.is_ok()) return s.status().with_context(where_);
-      out = std::move(s).value();
-    }
+    KILN_ASSIGN_OR_RETURN(std::optional<SymShape> out,
+                          binary_out_shape(legacy_, ctx.input_shape(0), ctx.input_shape(1), where_));
     ctx.set_output(0, Op::kBoolOut ? DType::kBool : a, std::move(out));
     return Status::ok();
   }
@@ -122,13 +141,10 @@ class BinaryKernel final : public OpKernel {
       return invalid_argument(where_ + ": inputs 'A' and 'B' must have the same dtype (got " +
                               dtype_name(a.dtype()) + " and " + dtype_name(b.dtype()) + ")");
     }
-    Result<Shape> b_shape = legacy_align(legacy_, a.shape(), b.shape());
-    if (!b_shape.is_ok()) return b_shape.status().with_context(where_);
-    Result<Shape> out_shape = broadcast_shapes(a.shape(), *b_shape);
-    if (!out_shape.is_ok()) return out_shape.status().with_context(where_);
+    KILN_ASSIGN_OR_RETURN(BinaryShapes<Shape> s, binary_shapes(legacy_, a.shape(), b.shape(), where_));
     const DType out_dtype = Op::kBoolOut ? DType::kBool : a.dtype();
-    KILN_ASSIGN_OR_RETURN(Tensor * out, output_for(ctx, 0, out_dtype, *out_shape));
-    Result<BroadcastPlan<2>> plan = plan_broadcast<2>(*out_shape, {&a.shape(), &*b_shape}, {"A", "B"});
+    KILN_ASSIGN_OR_RETURN(Tensor * out, prepare_output(ctx, 0, out_dtype, s.out));
+    Result<BroadcastPlan<2>> plan = plan_broadcast<2>(s.out, {&a.shape(), &s.b}, {"A", "B"});
     if (!plan.is_ok()) return plan.status().with_context(where_);
     return dispatch_all(a.dtype(), [&](auto tag) -> Status {
       using T = typename decltype(tag)::type;

@@ -31,19 +31,19 @@ inline D convert(S v) {
   if constexpr (std::is_same_v<D, S>) {
     return v;
   } else if constexpr (std::is_same_v<D, bool>) {
-    return load(v) != 0;
+    return load_compute(v) != 0;
   } else if constexpr (std::is_same_v<S, bool>) {
-    return store<D>(v ? 1.0f : 0.0f);
+    return store_as<D>(v ? 1.0f : 0.0f);
   } else if constexpr (is_half_v<D>) {
     if constexpr (is_half_v<S> || std::is_same_v<S, float>) {
-      return store_from_float<D>(load(v));
+      return store_as<D>(load_compute(v));
     } else {
-      return store_from_float<D>(round_to_odd_float(static_cast<double>(v)));
+      return store_as<D>(round_to_odd_float(static_cast<double>(v)));
     }
   } else if constexpr (std::is_floating_point_v<D>) {
-    return static_cast<D>(load(v));
-  } else if constexpr (std::is_floating_point_v<typename ComputeType<S>::type>) {
-    return float_to_int<D>(load(v));
+    return static_cast<D>(load_compute(v));
+  } else if constexpr (std::is_floating_point_v<compute_t<S>>) {
+    return float_to_int<D>(load_compute(v));
   } else {
     return static_cast<D>(v);  // integer to integer wraps (modular since C++20)
   }
@@ -58,7 +58,7 @@ class CastKernel final : public OpKernel {
     KILN_RETURN_IF_ERROR(check_dtype(where_, "input", ctx.input_dtype(0), kAllTypes));
     const DType to = to_ ? *to_ : ctx.input_dtype(1);
     if (!to_) KILN_RETURN_IF_ERROR(check_dtype(where_, "target_type", to, kAllTypes));
-    ctx.set_output(0, to, shape_of(ctx, 0));
+    ctx.set_output(0, to, optional_shape(ctx.input_shape(0)));
     return Status::ok();
   }
 
@@ -71,7 +71,7 @@ class CastKernel final : public OpKernel {
       ctx.set_output(0, x);  // nothing to convert: share the buffer
       return Status::ok();
     }
-    KILN_ASSIGN_OR_RETURN(Tensor * y, output_for(ctx, 0, to, x.shape()));
+    KILN_ASSIGN_OR_RETURN(Tensor * y, prepare_output(ctx, 0, to, x.shape()));
     return dispatch_all(x.dtype(), [&](auto src_tag) -> Status {
       using S = typename decltype(src_tag)::type;
       return dispatch_all(to, [&](auto dst_tag) -> Status {

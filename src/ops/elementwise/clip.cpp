@@ -29,13 +29,13 @@ class ClipKernel final : public OpKernel {
         if (ctx.has_input(i)) KILN_RETURN_IF_ERROR(check_bound_dtype(i, dtype, ctx.input_dtype(i)));
       }
     }
-    ctx.set_output(0, dtype, shape_of(ctx, 0));
+    ctx.set_output(0, dtype, optional_shape(ctx.input_shape(0)));
     return Status::ok();
   }
 
   Status run(RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
-    KILN_ASSIGN_OR_RETURN(Tensor * y, output_for(ctx, 0, x.dtype(), x.shape()));
+    KILN_ASSIGN_OR_RETURN(Tensor * y, prepare_output(ctx, 0, x.dtype(), x.shape()));
     const Tensor* min = nullptr;
     const Tensor* max = nullptr;
     if (bounds_from_inputs_) {
@@ -53,7 +53,7 @@ class ClipKernel final : public OpKernel {
     }
     return dispatch_numeric(x.dtype(), [&](auto tag) -> Status {
       using T = typename decltype(tag)::type;
-      using C = typename ComputeType<T>::type;
+      using C = compute_t<T>;
       C lo = std::numeric_limits<C>::lowest();
       C hi = std::numeric_limits<C>::max();
       if constexpr (std::is_floating_point_v<C>) {
@@ -62,8 +62,8 @@ class ClipKernel final : public OpKernel {
         if (attr_min_) lo = static_cast<C>(*attr_min_);
         if (attr_max_) hi = static_cast<C>(*attr_max_);
       }
-      if (min) lo = load(min->data<T>()[0]);
-      if (max) hi = load(max->data<T>()[0]);
+      if (min) lo = load_compute(min->data<T>()[0]);
+      if (max) hi = load_compute(max->data<T>()[0]);
       map_unary(x.data<T>(), y->data<T>(), x.numel(), [lo, hi](C v) {
         v = v < lo ? lo : v;
         return v > hi ? hi : v;

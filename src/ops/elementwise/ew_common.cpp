@@ -17,11 +17,4 @@ Status wrong_dtype(const std::string& where, const char* input, DType actual, Ty
                      "; expected one of " + type_set_names(expected));
 }
 
-Result<Tensor*> output_for(RunContext& ctx, size_t i, DType dtype, const Shape& shape) {
-  Tensor& t = ctx.output(i);
-  if (t.defined() && t.dtype() == dtype && t.shape() == shape) return &t;
-  KILN_RETURN_IF_ERROR(ctx.allocate_output(i, dtype, shape));
-  return &ctx.output(i);
-}
-
 }  // namespace kiln::elementwise

@@ -1,6 +1,6 @@
-// Helpers shared by the elementwise family: dtype sets, storage <-> compute conversions,
-// wrap-around integer arithmetic, and output preparation. The generic ones (TypeSet,
-// output_for) are candidates for ops/op_util.h.
+// Helpers shared by the elementwise family: dtype sets, float16 <-> float32 over arrays,
+// and wrap-around integer arithmetic. Storage <-> compute conversions and output
+// preparation are in ops/op_util.h.
 #pragma once
 
 #include <cstdint>
@@ -53,21 +53,6 @@ Status wrong_dtype(const std::string& where, const char* input, DType actual, Ty
 inline Status check_dtype(const std::string& where, const char* input, DType actual,
                           TypeSet expected) {
   return type_in(actual, expected) ? Status::ok() : wrong_dtype(where, input, actual, expected);
-}
-
-template <typename T>
-constexpr bool is_half_v = std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>;
-
-// Storage type -> compute type (float for 16-bit floats) and back.
-template <typename T>
-inline typename ComputeType<T>::type load(T v) {
-  if constexpr (is_half_v<T>) return to_float(v);
-  else return v;
-}
-template <typename T, typename C>
-inline T store(C v) {
-  if constexpr (is_half_v<T>) return store_from_float<T>(static_cast<float>(v));
-  else return static_cast<T>(v);
 }
 
 // float16 <-> float32 over arrays, 8 at a time with F16C (x86-64-v3 has it) instead of
@@ -146,16 +131,6 @@ inline I float_to_int(F v) {
   if (v >= F(9223372036854775808.0)) return static_cast<I>(std::numeric_limits<int64_t>::max());
   if (v < F(-9223372036854775808.0)) return static_cast<I>(std::numeric_limits<int64_t>::min());
   return static_cast<I>(static_cast<int64_t>(v));
-}
-
-// The output tensor i with this dtype and shape: the one the executor allocated from
-// infer() when it matches, otherwise a fresh allocation.
-Result<Tensor*> output_for(RunContext& ctx, size_t i, DType dtype, const Shape& shape);
-
-// The input's rank-known shape or nullopt, for infer().
-inline std::optional<SymShape> shape_of(InferContext& ctx, size_t i) {
-  const SymShape* s = ctx.input_shape(i);
-  return s ? std::optional<SymShape>(*s) : std::nullopt;
 }
 
 }  // namespace kiln::elementwise

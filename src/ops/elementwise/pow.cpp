@@ -56,16 +56,8 @@ class PowKernel final : public OpKernel {
   Status infer(InferContext& ctx) const override {
     KILN_RETURN_IF_ERROR(check_dtype(where_, "X", ctx.input_dtype(0), kBaseTypes));
     KILN_RETURN_IF_ERROR(check_dtype(where_, "Y", ctx.input_dtype(1), kExponentTypes));
-    std::optional<SymShape> out;
-    const SymShape* sa = ctx.input_shape(0);
-    const SymShape* sb = ctx.input_shape(1);
-    if (sa && sb) {
-      Result<SymShape> aligned = legacy_align(legacy_, *sa, *sb);
-      if (!aligned.is_ok()) return aligned.status().with_context(where_);
-      Result<SymShape> s = broadcast_sym_shapes(*sa, *aligned);
-      if (!s.is_ok()) return s.status().with_context(where_);
-      out = std::move(s).value();
-    }
+    KILN_ASSIGN_OR_RETURN(std::optional<SymShape> out,
+                          binary_out_shape(legacy_, ctx.input_shape(0), ctx.input_shape(1), where_));
     ctx.set_output(0, ctx.input_dtype(0), std::move(out));
     return Status::ok();
   }
@@ -73,23 +65,20 @@ class PowKernel final : public OpKernel {
   Status run(RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
     const Tensor& y = ctx.input(1);
-    Result<Shape> y_shape = legacy_align(legacy_, x.shape(), y.shape());
-    if (!y_shape.is_ok()) return y_shape.status().with_context(where_);
-    Result<Shape> out_shape = broadcast_shapes(x.shape(), *y_shape);
-    if (!out_shape.is_ok()) return out_shape.status().with_context(where_);
-    KILN_ASSIGN_OR_RETURN(Tensor * out, output_for(ctx, 0, x.dtype(), *out_shape));
-    Result<BroadcastPlan<2>> plan = plan_broadcast<2>(*out_shape, {&x.shape(), &*y_shape}, {"X", "Y"});
+    KILN_ASSIGN_OR_RETURN(BinaryShapes<Shape> s, binary_shapes(legacy_, x.shape(), y.shape(), where_));
+    KILN_ASSIGN_OR_RETURN(Tensor * out, prepare_output(ctx, 0, x.dtype(), s.out));
+    Result<BroadcastPlan<2>> plan = plan_broadcast<2>(s.out, {&x.shape(), &s.b}, {"X", "Y"});
     if (!plan.is_ok()) return plan.status().with_context(where_);
     return dispatch_numeric(x.dtype(), [&](auto base_tag) -> Status {
       using T = typename decltype(base_tag)::type;
       if constexpr (type_in<T>(kBaseTypes)) {
-        if constexpr (std::is_floating_point_v<typename ComputeType<T>::type>) {
+        if constexpr (std::is_floating_point_v<compute_t<T>>) {
           if (try_small_exponent<T>(x, y, *out)) return Status::ok();
         }
         return dispatch_numeric(y.dtype(), [&](auto exp_tag) -> Status {
           using E = typename decltype(exp_tag)::type;
           broadcast_binary(*plan, x.data<T>(), y.data<E>(), out->data<T>(),
-                           [](T b, E e) { return store<T>(pow_elem(load(b), load(e))); });
+                           [](T b, E e) { return store_as<T>(pow_elem(load_compute(b), load_compute(e))); });
           return Status::ok();
         });
       } else {
@@ -110,9 +99,9 @@ class PowKernel final : public OpKernel {
     T* o = out.data<T>();
     const int64_t n = x.numel();
     if (e == 2.0) {
-      for (int64_t i = 0; i < n; ++i) o[i] = store<T>(load(in[i]) * load(in[i]));
+      for (int64_t i = 0; i < n; ++i) o[i] = store_as<T>(load_compute(in[i]) * load_compute(in[i]));
     } else {
-      for (int64_t i = 0; i < n; ++i) o[i] = store<T>(load(in[i]) * load(in[i]) * load(in[i]));
+      for (int64_t i = 0; i < n; ++i) o[i] = store_as<T>(load_compute(in[i]) * load_compute(in[i]) * load_compute(in[i]));
     }
     return true;
   }

@@ -17,7 +17,7 @@ class PReluKernel final : public OpKernel {
   Status infer(InferContext& ctx) const override {
     KILN_RETURN_IF_ERROR(check_dtype(where_, "X", ctx.input_dtype(0), kPReluTypes));
     KILN_RETURN_IF_ERROR(same_dtype(ctx.input_dtype(0), ctx.input_dtype(1)));
-    ctx.set_output(0, ctx.input_dtype(0), shape_of(ctx, 0));
+    ctx.set_output(0, ctx.input_dtype(0), optional_shape(ctx.input_shape(0)));
     return Status::ok();
   }
 
@@ -25,7 +25,7 @@ class PReluKernel final : public OpKernel {
     const Tensor& x = ctx.input(0);
     const Tensor& slope = ctx.input(1);
     KILN_RETURN_IF_ERROR(same_dtype(x.dtype(), slope.dtype()));
-    KILN_ASSIGN_OR_RETURN(Tensor * y, output_for(ctx, 0, x.dtype(), x.shape()));
+    KILN_ASSIGN_OR_RETURN(Tensor * y, prepare_output(ctx, 0, x.dtype(), x.shape()));
     Result<BroadcastPlan<2>> plan =
         plan_broadcast<2>(x.shape(), {&x.shape(), &slope.shape()}, {"X", "slope"});
     if (!plan.is_ok()) return plan.status().with_context(where_);
@@ -33,8 +33,8 @@ class PReluKernel final : public OpKernel {
       using T = typename decltype(tag)::type;
       if constexpr (type_in<T>(kPReluTypes)) {
         broadcast_binary(*plan, x.data<T>(), slope.data<T>(), y->data<T>(), [](T a, T s) {
-          const auto v = load(a);
-          return store<T>(v < decltype(v)(0) ? wrap_mul(load(s), v) : v);
+          const auto v = load_compute(a);
+          return store_as<T>(v < decltype(v)(0) ? wrap_mul(load_compute(s), v) : v);
         });
         return Status::ok();
       } else {

@@ -46,10 +46,10 @@ void map_unary(const T* in, O* out, int64_t n, const Fn& fn) {
         if constexpr (std::is_same_v<O, Float16>) {
           float_to_half_n(buf, out + i0, m);
         } else {
-          for (int64_t j = 0; j < m; ++j) out[i0 + j] = store<O>(buf[j]);
+          for (int64_t j = 0; j < m; ++j) out[i0 + j] = store_as<O>(buf[j]);
         }
       } else {
-        for (int64_t j = 0; j < m; ++j) out[i0 + j] = store<O>(fn(buf[j]));
+        for (int64_t j = 0; j < m; ++j) out[i0 + j] = store_as<O>(fn(buf[j]));
       }
     }
   } else {
@@ -64,13 +64,13 @@ class UnaryKernel final : public OpKernel {
 
   Status infer(InferContext& ctx) const override {
     KILN_RETURN_IF_ERROR(check_dtype(where_, "X", ctx.input_dtype(0), Fn::kTypes));
-    ctx.set_output(0, out_dtype(ctx.input_dtype(0)), shape_of(ctx, 0));
+    ctx.set_output(0, out_dtype(ctx.input_dtype(0)), optional_shape(ctx.input_shape(0)));
     return Status::ok();
   }
 
   Status run(RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
-    KILN_ASSIGN_OR_RETURN(Tensor * y, output_for(ctx, 0, out_dtype(x.dtype()), x.shape()));
+    KILN_ASSIGN_OR_RETURN(Tensor * y, prepare_output(ctx, 0, out_dtype(x.dtype()), x.shape()));
     return dispatch_all(x.dtype(), [&](auto tag) -> Status {
       using T = typename decltype(tag)::type;
       if constexpr (type_in<T>(Fn::kTypes)) {

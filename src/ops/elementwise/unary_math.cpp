@@ -2,8 +2,8 @@
 // the trigonometric and hyperbolic functions.
 #include <cmath>
 
+#include "math/vector_math.h"
 #include "ops/elementwise/factories.h"
-#include "ops/elementwise/fast_math.h"
 #include "ops/elementwise/unary.h"
 
 namespace kiln::elementwise {
@@ -19,16 +19,12 @@ namespace {
       return expr;                                 \
     }                                              \
   };
-// The same with a vectorisable float version (fast_math.h); float64 keeps libm.
-#define KILN_FAST_FLOAT_UNARY(Name, fast_expr, expr)          \
-  struct Name##Fn {                                           \
-    static constexpr TypeSet kTypes = kFloatTypes;            \
-    static constexpr bool kBoolOut = false;                   \
-    template <typename C>                                     \
-    C operator()(C x) const {                                 \
-      if constexpr (std::is_same_v<C, float>) return fast_expr; \
-      else return expr;                                       \
-    }                                                         \
+// The same with float32 (and 16-bit floats, through float) computed by the vector math
+// library over the whole array; `expr` then serves float64 only.
+#define KILN_VECTOR_FLOAT_UNARY(Name, vector_fn, expr)                                 \
+  KILN_FLOAT_UNARY(Name##Libm, expr)                                                   \
+  struct Name##Fn : Name##LibmFn {                                                     \
+    void bulk(const float* in, float* out, int64_t n) const { vector_fn(in, out, n); } \
   };
 
 KILN_FLOAT_UNARY(Reciprocal, C(1) / x)
@@ -36,10 +32,11 @@ KILN_FLOAT_UNARY(Floor, std::floor(x))
 KILN_FLOAT_UNARY(Ceil, std::ceil(x))
 // Round half to even, as numpy and ONNX do: nearbyint in the default rounding mode.
 KILN_FLOAT_UNARY(Round, std::nearbyint(x))
-KILN_FAST_FLOAT_UNARY(Exp, fast::exp(x), std::exp(x))
+KILN_VECTOR_FLOAT_UNARY(Exp, math::exp, std::exp(x))
 KILN_FLOAT_UNARY(Log, std::log(x))
-KILN_FAST_FLOAT_UNARY(Erf, fast::erf(x), std::erf(x))
-KILN_FAST_FLOAT_UNARY(Tanh, fast::tanh(x), std::tanh(x))
+KILN_VECTOR_FLOAT_UNARY(Erf, math::erf, std::erf(x))
+KILN_VECTOR_FLOAT_UNARY(Tanh, math::tanh, std::tanh(x))
+KILN_VECTOR_FLOAT_UNARY(Sqrt, math::sqrt, std::sqrt(x))
 KILN_FLOAT_UNARY(Sin, std::sin(x))
 KILN_FLOAT_UNARY(Cos, std::cos(x))
 KILN_FLOAT_UNARY(Tan, std::tan(x))
@@ -52,19 +49,11 @@ KILN_FLOAT_UNARY(Asinh, std::asinh(x))
 KILN_FLOAT_UNARY(Acosh, std::acosh(x))
 KILN_FLOAT_UNARY(Atanh, std::atanh(x))
 // exp of a non-positive argument only, so large |x| neither overflows nor loses 1 - tiny.
-KILN_FAST_FLOAT_UNARY(Sigmoid, fast::sigmoid(x),
-                      x >= C(0) ? C(1) / (C(1) + std::exp(-x)) : std::exp(x) / (C(1) + std::exp(x)))
+KILN_VECTOR_FLOAT_UNARY(Sigmoid, math::sigmoid,
+                        x >= C(0) ? C(1) / (C(1) + std::exp(-x)) : std::exp(x) / (C(1) + std::exp(x)))
 
 #undef KILN_FLOAT_UNARY
-#undef KILN_FAST_FLOAT_UNARY
-
-struct SqrtFn {
-  static constexpr TypeSet kTypes = kFloatTypes;
-  static constexpr bool kBoolOut = false;
-  template <typename C>
-  C operator()(C x) const { return std::sqrt(x); }
-  void bulk(const float* in, float* out, int64_t n) const { fast::sqrt_n(in, out, n); }
-};
+#undef KILN_VECTOR_FLOAT_UNARY
 
 struct AbsFn {
   static constexpr TypeSet kTypes = kNumericTypes;

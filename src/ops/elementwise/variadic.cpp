@@ -80,7 +80,7 @@ class VariadicKernel final : public OpKernel {
     }
     Result<Shape> out_shape = broadcast_all(shapes.data(), n);
     if (!out_shape.is_ok()) return out_shape.status().with_context(where_);
-    KILN_ASSIGN_OR_RETURN(Tensor * out, output_for(ctx, 0, dtype, *out_shape));
+    KILN_ASSIGN_OR_RETURN(Tensor * out, prepare_output(ctx, 0, dtype, *out_shape));
     return dispatch_all(dtype, [&](auto tag) -> Status {
       using T = typename decltype(tag)::type;
       if constexpr (type_in<T>(Op::kTypes)) {
@@ -112,7 +112,7 @@ class VariadicKernel final : public OpKernel {
   Status fold(RunContext& ctx, const Shape& out_shape, T* out) const {
     const size_t n = ctx.num_inputs();
     const Op op{};
-    auto f = [&op](T x, T y) { return store<T>(op(load(x), load(y))); };
+    auto f = [&op](T x, T y) { return store_as<T>(op(load_compute(x), load_compute(y))); };
     const Tensor& first = ctx.input(0);
     if (n == 1) {
       // One input: its shape is the output's, so this is a copy.
@@ -133,11 +133,11 @@ class VariadicKernel final : public OpKernel {
       broadcast_binary(*plan, static_cast<const T*>(out), next.data<T>(), out, f);
     }
     if constexpr (Op::kMean) {
-      using C = typename ComputeType<T>::type;
+      using C = compute_t<T>;
       const C count = static_cast<C>(n);
       int64_t numel = 1;
       for (int64_t d : out_shape) numel *= d;
-      for (int64_t i = 0; i < numel; ++i) out[i] = store<T>(load(out[i]) / count);
+      for (int64_t i = 0; i < numel; ++i) out[i] = store_as<T>(load_compute(out[i]) / count);
     }
     return Status::ok();
   }

@@ -66,7 +66,7 @@ class WhereKernel final : public OpKernel {
     const Shape* shapes[] = {&c.shape(), &x.shape(), &y.shape()};
     Result<Shape> out_shape = broadcast_all(shapes, 3);
     if (!out_shape.is_ok()) return out_shape.status().with_context(where_);
-    KILN_ASSIGN_OR_RETURN(Tensor * out, output_for(ctx, 0, x.dtype(), *out_shape));
+    KILN_ASSIGN_OR_RETURN(Tensor * out, prepare_output(ctx, 0, x.dtype(), *out_shape));
     Result<BroadcastPlan<3>> plan = plan_broadcast<3>(
         *out_shape, {&c.shape(), &x.shape(), &y.shape()}, {"condition", "X", "Y"});
     if (!plan.is_ok()) return plan.status().with_context(where_);

@@ -6,9 +6,10 @@
 // older opsets being consumed) is reported as unsupported. Opsets before 9 may set
 // spatial=0: the parameters are then per element of [C, D1, ...], which is the same
 // computation with the spatial dims folded into the channel dim.
+#include <cmath>
 #include <optional>
 
-#include "ops/nn/nn_math.h"
+#include "ops/nn/nn_common.h"
 #include "ops/nn/nn_ops.h"
 #include "ops/op_util.h"
 
@@ -49,7 +50,7 @@ void apply_affine(const T* x, T* y, int64_t n_batch, int64_t channels, int64_t s
       const C a = static_cast<C>(f.a[c]);
       const C b = static_cast<C>(f.b[c]);
       const int64_t off = (nb * channels + c) * spatial;
-      for (int64_t i = 0; i < spatial; ++i) y[off + i] = store_calc<T>(load_calc<C>(x[off + i]) * a + b);
+      for (int64_t i = 0; i < spatial; ++i) y[off + i] = store_as<T>(load_as<C>(x[off + i]) * a + b);
     }
   }
 }
@@ -60,27 +61,18 @@ class BatchNormKernel final : public OpKernel {
       : epsilon_(epsilon), spatial_(spatial), folded_(std::move(folded)) {}
 
   Status infer(InferContext& ctx) const override {
-    const DType dt = ctx.input_dtype(0);
-    if (!is_float_dtype(dt)) {
-      return invalid_argument("input 'X' has dtype " + dtype_name(dt) + " (expected a float type)");
-    }
     for (size_t i = 1; i < ctx.num_outputs(); ++i) {
       if (ctx.has_output(i)) {
         return unsupported("BatchNormalization output " + std::to_string(i) +
                            " (running or saved statistics) exists only in training mode, which kiln does not run");
       }
     }
-    if (const SymShape* s = ctx.input_shape(0); s && s->size() < 2) {
-      return invalid_argument("input 'X' has shape " + sym_shape_to_string(*s) + " (expected rank >= 2: N, C, ...)");
-    }
-    return infer_same_as_input(ctx);
+    return infer_nc_float(ctx);
   }
 
   Status run(RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
-    if (x.rank() < 2) {
-      return invalid_argument("input 'X' has shape " + shape_to_string(x.shape()) + " (expected rank >= 2: N, C, ...)");
-    }
+    KILN_RETURN_IF_ERROR(expect_nc_rank(x.shape()));
     const int64_t n_batch = x.dim(0);
     int64_t channels = x.dim(1);
     int64_t spatial = 1;

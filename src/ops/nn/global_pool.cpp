@@ -2,7 +2,8 @@
 // one contiguous row reduction per (n, c) plane.
 #include <cmath>
 
-#include "ops/nn/nn_math.h"
+#include "math/vector_math.h"
+#include "ops/nn/nn_common.h"
 #include "ops/nn/nn_ops.h"
 #include "ops/op_util.h"
 
@@ -22,22 +23,22 @@ void global_pool_typed(const T* x, T* y, int64_t planes, int64_t n, GlobalKind k
     if constexpr (kDirect) row = src;
     if (!kDirect || kind == GlobalKind::kLp) {
       for (int64_t i = 0; i < n; ++i) {
-        const C v = load_calc<C>(src[i]);
+        const C v = load_as<C>(src[i]);
         buf[i] = kind != GlobalKind::kLp ? v : (p == 2.0f ? v * v : std::pow(std::abs(v), static_cast<C>(p)));
       }
       row = buf.data();
     }
     C r = C(0);
     switch (kind) {
-      case GlobalKind::kAverage: r = row_sum(row, n) / static_cast<C>(n); break;
-      case GlobalKind::kMax: r = row_max(row, n); break;
+      case GlobalKind::kAverage: r = math::row_sum(row, n) / static_cast<C>(n); break;
+      case GlobalKind::kMax: r = math::row_max(row, n); break;
       case GlobalKind::kLp: {
-        const C s = row_sum(row, n);
+        const C s = math::row_sum(row, n);
         r = p == 2.0f ? std::sqrt(s) : std::pow(s, C(1) / static_cast<C>(p));
         break;
       }
     }
-    y[pl] = store_calc<T>(r);
+    y[pl] = store_as<T>(r);
   }
 }
 
@@ -47,15 +48,13 @@ class GlobalPoolKernel final : public OpKernel {
 
   Status infer(InferContext& ctx) const override {
     const DType dt = ctx.input_dtype(0);
-    if (!is_float_dtype(dt)) return invalid_argument("input 'X' has dtype " + dtype_name(dt) + " (expected a float type)");
+    KILN_RETURN_IF_ERROR(expect_float_dtype("X", dt));
     const SymShape* in = ctx.input_shape(0);
     if (!in) {
       ctx.set_output(0, dt, std::nullopt);
       return Status::ok();
     }
-    if (in->size() < 2) {
-      return invalid_argument("input 'X' has shape " + sym_shape_to_string(*in) + " (expected rank >= 2: N, C, ...)");
-    }
+    KILN_RETURN_IF_ERROR(expect_nc_rank(in));
     SymShape out = *in;
     for (size_t i = 2; i < out.size(); ++i) out[i] = Dim(1);
     ctx.set_output(0, dt, out);
@@ -64,9 +63,7 @@ class GlobalPoolKernel final : public OpKernel {
 
   Status run(RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
-    if (x.rank() < 2) {
-      return invalid_argument("input 'X' has shape " + shape_to_string(x.shape()) + " (expected rank >= 2: N, C, ...)");
-    }
+    KILN_RETURN_IF_ERROR(expect_nc_rank(x.shape()));
     const int64_t planes = x.dim(0) * x.dim(1);
     int64_t n = 1;
     for (size_t i = 2; i < x.rank(); ++i) n *= x.dim(i);

@@ -3,7 +3,10 @@
 // y = x * a[c] + b[c] with a = inv_std * scale[c], b = bias[c] - mean * a.
 // InstanceNormalization is the case G = C. GroupNormalization-18 gives scale and bias
 // per group, GroupNormalization-21 per channel.
-#include "ops/nn/nn_math.h"
+#include <cmath>
+
+#include "math/vector_math.h"
+#include "ops/nn/nn_common.h"
 #include "ops/nn/nn_ops.h"
 #include "ops/op_util.h"
 
@@ -30,11 +33,11 @@ void group_norm_typed(const Tensor& xt, Tensor& yt, int64_t groups, const std::v
       if constexpr (kDirect) {
         row = x + base;
       } else {
-        for (int64_t i = 0; i < block; ++i) buf[i] = load_calc<C>(x[base + i]);
+        for (int64_t i = 0; i < block; ++i) buf[i] = load_as<C>(x[base + i]);
         row = buf.data();
       }
-      const C mean = block > 0 ? row_sum(row, block) / static_cast<C>(block) : C(0);
-      const C var = block > 0 ? row_sum_sq_dev(row, block, mean) / static_cast<C>(block) : C(0);
+      const C mean = block > 0 ? math::row_sum(row, block) / static_cast<C>(block) : C(0);
+      const C var = block > 0 ? math::row_sum_sq_dev(row, block, mean) / static_cast<C>(block) : C(0);
       const C inv = C(1) / std::sqrt(var + static_cast<C>(epsilon));
       for (int64_t k = 0; k < cpg; ++k) {
         const int64_t c = g * cpg + k;
@@ -43,7 +46,7 @@ void group_norm_typed(const Tensor& xt, Tensor& yt, int64_t groups, const std::v
         const C b = static_cast<C>(bias[pi]) - mean * a;
         const C* src = row + k * spatial;
         T* dst = y + base + k * spatial;
-        for (int64_t i = 0; i < spatial; ++i) dst[i] = store_calc<T>(src[i] * a + b);
+        for (int64_t i = 0; i < spatial; ++i) dst[i] = store_as<T>(src[i] * a + b);
       }
     }
   }
@@ -55,22 +58,11 @@ class GroupNormKernel final : public OpKernel {
   GroupNormKernel(int64_t num_groups, bool per_group_params, float epsilon)
       : num_groups_(num_groups), per_group_params_(per_group_params), epsilon_(epsilon) {}
 
-  Status infer(InferContext& ctx) const override {
-    const DType dt = ctx.input_dtype(0);
-    if (!is_float_dtype(dt)) {
-      return invalid_argument("input 'X' has dtype " + dtype_name(dt) + " (expected a float type)");
-    }
-    if (const SymShape* s = ctx.input_shape(0); s && s->size() < 2) {
-      return invalid_argument("input 'X' has shape " + sym_shape_to_string(*s) + " (expected rank >= 2: N, C, ...)");
-    }
-    return infer_same_as_input(ctx);
-  }
+  Status infer(InferContext& ctx) const override { return infer_nc_float(ctx); }
 
   Status run(RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
-    if (x.rank() < 2) {
-      return invalid_argument("input 'X' has shape " + shape_to_string(x.shape()) + " (expected rank >= 2: N, C, ...)");
-    }
+    KILN_RETURN_IF_ERROR(expect_nc_rank(x.shape()));
     const int64_t channels = x.dim(1);
     const int64_t groups = num_groups_ < 0 ? channels : num_groups_;
     if (groups <= 0 ? channels != 0 : channels % groups != 0) {

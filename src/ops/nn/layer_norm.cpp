@@ -4,7 +4,10 @@
 // have shape [d0, ..., d(axis-1), 1, ..., 1] and the dtype named by stash_type.
 // RMSNormalization (opset 23) is the same without the mean: y = x / sqrt(mean(x^2) + eps)
 // * scale.
-#include "ops/nn/nn_math.h"
+#include <cmath>
+
+#include "math/vector_math.h"
+#include "ops/nn/nn_common.h"
 #include "ops/nn/nn_ops.h"
 #include "ops/op_util.h"
 
@@ -70,16 +73,16 @@ Status layer_norm_typed(const Tensor& xt, const Tensor& scale_t, const Tensor* b
     if constexpr (kDirect) {
       row = x + r * n;
     } else {
-      for (int64_t i = 0; i < n; ++i) buf[i] = load_calc<C>(x[r * n + i]);
+      for (int64_t i = 0; i < n; ++i) buf[i] = load_as<C>(x[r * n + i]);
       row = buf.data();
     }
-    const C mean = n > 0 && !rms ? row_sum(row, n) / static_cast<C>(n) : C(0);
-    const C var = n > 0 ? row_sum_sq_dev(row, n, mean) / static_cast<C>(n) : C(0);
+    const C mean = n > 0 && !rms ? math::row_sum(row, n) / static_cast<C>(n) : C(0);
+    const C var = n > 0 ? math::row_sum_sq_dev(row, n, mean) / static_cast<C>(n) : C(0);
     const C inv = C(1) / std::sqrt(var + static_cast<C>(epsilon));
     T* out = y + r * n;
-    for (int64_t i = 0; i < n; ++i) out[i] = store_calc<T>((row[i] - mean) * inv * scale[i] + bias[i]);
-    if (mean_t) mean_t->data<U>()[r] = store_calc<U>(mean);
-    if (inv_t) inv_t->data<U>()[r] = store_calc<U>(inv);
+    for (int64_t i = 0; i < n; ++i) out[i] = store_as<T>((row[i] - mean) * inv * scale[i] + bias[i]);
+    if (mean_t) mean_t->data<U>()[r] = store_as<U>(mean);
+    if (inv_t) inv_t->data<U>()[r] = store_as<U>(inv);
   }
   return Status::ok();
 }
@@ -91,11 +94,9 @@ class LayerNormKernel final : public OpKernel {
 
   Status infer(InferContext& ctx) const override {
     const DType dt = ctx.input_dtype(0);
-    if (!is_float_dtype(dt)) {
-      return invalid_argument("input 'X' has dtype " + dtype_name(dt) + " (expected a float type)");
-    }
+    KILN_RETURN_IF_ERROR(expect_float_dtype("X", dt));
     const SymShape* in = ctx.input_shape(0);
-    ctx.set_output(0, dt, in ? std::optional<SymShape>(*in) : std::nullopt);
+    ctx.set_output(0, dt, optional_shape(in));
     std::optional<SymShape> stat;
     if (in) {
       KILN_ASSIGN_OR_RETURN(int64_t axis, normalize_axis(axis_, static_cast<int64_t>(in->size()), "attribute 'axis'"));

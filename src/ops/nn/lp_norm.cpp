@@ -2,10 +2,9 @@
 // (not NaN), as the reference does.
 #include <cmath>
 
-#include "ops/nn/nn_math.h"
+#include "ops/nn/nn_common.h"
 #include "ops/nn/nn_ops.h"
 #include "ops/op_util.h"
-#include "ops/reduce/reduce_common.h"
 
 namespace kiln {
 namespace {
@@ -20,15 +19,15 @@ void lp_norm_typed(const T* x, T* y, const AxisView& v, int64_t p) {
     std::fill(norm.begin(), norm.end(), C(0));
     for (int64_t i = 0; i < v.axis_len; ++i) {
       for (int64_t j = 0; j < v.inner; ++j) {
-        const C e = load_calc<C>(xs[i * v.inner + j]);
+        const C e = load_as<C>(xs[i * v.inner + j]);
         norm[j] += p == 1 ? std::abs(e) : e * e;
       }
     }
     for (C& n : norm) n = p == 1 ? n : std::sqrt(n);
     for (int64_t i = 0; i < v.axis_len; ++i) {
       for (int64_t j = 0; j < v.inner; ++j) {
-        const C e = load_calc<C>(xs[i * v.inner + j]);
-        ys[i * v.inner + j] = store_calc<T>(norm[j] == C(0) ? C(0) : e / norm[j]);
+        const C e = load_as<C>(xs[i * v.inner + j]);
+        ys[i * v.inner + j] = store_as<T>(norm[j] == C(0) ? C(0) : e / norm[j]);
       }
     }
   }
@@ -40,7 +39,7 @@ class LpNormKernel final : public OpKernel {
 
   Status infer(InferContext& ctx) const override {
     const DType dt = ctx.input_dtype(0);
-    if (!is_float_dtype(dt)) return invalid_argument("input 'input' has dtype " + dtype_name(dt) + " (expected a float type)");
+    KILN_RETURN_IF_ERROR(expect_float_dtype("input", dt));
     if (const SymShape* s = ctx.input_shape(0)) {
       Result<int64_t> axis = normalize_axis(axis_, static_cast<int64_t>(s->size()), "attribute 'axis'");
       if (!axis.is_ok()) return axis.status();

@@ -3,7 +3,7 @@
 //          [c - floor((size-1)/2), c + ceil((size-1)/2)])^beta.
 #include <cmath>
 
-#include "ops/nn/nn_math.h"
+#include "ops/nn/nn_common.h"
 #include "ops/nn/nn_ops.h"
 #include "ops/op_util.h"
 
@@ -23,7 +23,7 @@ void lrn_typed(const T* x, T* y, int64_t n_batch, int64_t channels, int64_t spat
     const T* xb = x + nb * channels * spatial;
     T* yb = y + nb * channels * spatial;
     for (int64_t i = 0; i < channels * spatial; ++i) {
-      const C v = load_calc<C>(xb[i]);
+      const C v = load_as<C>(xb[i]);
       sq[i] = v * v;
     }
     for (int64_t c = 0; c < channels; ++c) {
@@ -33,8 +33,8 @@ void lrn_typed(const T* x, T* y, int64_t n_batch, int64_t channels, int64_t spat
         for (int64_t i = 0; i < spatial; ++i) sum[i] += s[i];
       }
       for (int64_t i = 0; i < spatial; ++i) {
-        const C v = load_calc<C>(xb[c * spatial + i]);
-        yb[c * spatial + i] = store_calc<T>(v / std::pow(static_cast<C>(bias) + scale * sum[i], static_cast<C>(beta)));
+        const C v = load_as<C>(xb[c * spatial + i]);
+        yb[c * spatial + i] = store_as<T>(v / std::pow(static_cast<C>(bias) + scale * sum[i], static_cast<C>(beta)));
       }
     }
   }
@@ -46,15 +46,13 @@ class LrnKernel final : public OpKernel {
 
   Status infer(InferContext& ctx) const override {
     const DType dt = ctx.input_dtype(0);
-    if (!is_float_dtype(dt)) return invalid_argument("input 'X' has dtype " + dtype_name(dt) + " (expected a float type)");
+    KILN_RETURN_IF_ERROR(expect_float_dtype("X", dt));
     return infer_same_as_input(ctx);
   }
 
   Status run(RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
-    if (x.rank() < 2) {
-      return invalid_argument("input 'X' has shape " + shape_to_string(x.shape()) + " (expected rank >= 2: N, C, ...)");
-    }
+    KILN_RETURN_IF_ERROR(expect_nc_rank(x.shape()));
     int64_t spatial = 1;
     for (size_t i = 2; i < x.rank(); ++i) spatial *= x.dim(i);
     if (x.numel() == 0) return Status::ok();

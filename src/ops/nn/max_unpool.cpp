@@ -3,7 +3,6 @@
 // output_shape pads that result with zeros at the end of each dim, as the reference does.
 #include <cstring>
 
-#include "ops/nn/nn_math.h"
 #include "ops/nn/nn_ops.h"
 #include "ops/nn/pool_geometry.h"
 #include "ops/op_util.h"
@@ -17,7 +16,7 @@ class MaxUnpoolKernel final : public OpKernel {
 
   Status infer(InferContext& ctx) const override {
     const DType dt = ctx.input_dtype(0);
-    if (!is_float_dtype(dt)) return invalid_argument("input 'X' has dtype " + dtype_name(dt) + " (expected a float type)");
+    KILN_RETURN_IF_ERROR(expect_float_dtype("X", dt));
     if (ctx.has_input(2)) {
       const Tensor* shape = ctx.input_value(2);
       if (!shape) {

@@ -3,7 +3,7 @@
 // reductions reuse the Reduce* loops; the variance is two-pass for accuracy.
 #include <cmath>
 
-#include "ops/nn/nn_math.h"
+#include "ops/nn/nn_common.h"
 #include "ops/nn/nn_ops.h"
 #include "ops/op_util.h"
 #include "ops/reduce/reduce_common.h"
@@ -34,7 +34,7 @@ void mvn_typed(const Tensor& xt, Tensor& yt, const std::vector<int64_t>& axes) {
   visit_reduce_rows(c, [&](int64_t r, int64_t o) {
     for (int64_t j = 0; j < len; ++j) {
       const int64_t oi = inner_reduced ? o : o + j;
-      y[r * len + j] = store_calc<T>((load_acc<C>(x[r * len + j]) - mean[oi]) * dev[oi]);
+      y[r * len + j] = store_as<T>((load_as<C>(x[r * len + j]) - mean[oi]) * dev[oi]);
     }
   });
 }
@@ -45,7 +45,7 @@ class MvnKernel final : public OpKernel {
 
   Status infer(InferContext& ctx) const override {
     const DType dt = ctx.input_dtype(0);
-    if (!is_float_dtype(dt)) return invalid_argument("input 'X' has dtype " + dtype_name(dt) + " (expected a float type)");
+    KILN_RETURN_IF_ERROR(expect_float_dtype("X", dt));
     if (const SymShape* s = ctx.input_shape(0)) {
       Result<std::vector<int64_t>> axes = normalize_axis_list(axes_, static_cast<int64_t>(s->size()), "attribute 'axes'");
       if (!axes.is_ok()) return axes.status();

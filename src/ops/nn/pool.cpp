@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "ops/nn/nn_math.h"
+#include "ops/nn/nn_common.h"
 #include "ops/nn/nn_ops.h"
 #include "ops/nn/pool_geometry.h"
 #include "ops/op_util.h"
@@ -62,16 +62,16 @@ void pool_typed(const T* x, T* y, int64_t* indices, int64_t planes, const std::v
           const int64_t base = tw.base[ow], jw0 = tw.j0[ow], jw1 = tw.j1[ow];
           T* out = y + o_row + ow;
           if (rows.empty() || jw0 == jw1) {  // a window wholly in padding
-            *out = store_calc<T>(C(0));
+            *out = store_as<T>(C(0));
             if (indices) indices[o_row + ow] = pl * plane_in;
             continue;
           }
           if constexpr (K == PoolKind::kMax) {
-            C acc = load_calc<C>(rows[0].data[base + jw0 * dw]);
+            C acc = load_as<C>(rows[0].data[base + jw0 * dw]);
             if (!indices) {
               for (const WindowRow<T>& r : rows) {
                 for (int64_t jw = jw0; jw < jw1; ++jw) {
-                  const C v = load_calc<C>(r.data[base + jw * dw]);
+                  const C v = load_as<C>(r.data[base + jw * dw]);
                   acc = v > acc ? v : acc;  // branch-free: random data defeats prediction
                 }
               }
@@ -81,7 +81,7 @@ void pool_typed(const T* x, T* y, int64_t* indices, int64_t planes, const std::v
               for (const WindowRow<T>& r : rows) {
                 for (int64_t jw = jw0; jw < jw1; ++jw) {
                   const int64_t w = base + jw * dw;
-                  const C v = load_calc<C>(r.data[w]);
+                  const C v = load_as<C>(r.data[w]);
                   if (v > acc) {
                     acc = v;
                     best = prm.col_major_indices ? (w * ih_n + r.h) * id_n + r.d : (r.d * ih_n + r.h) * iw_n + w;
@@ -90,12 +90,12 @@ void pool_typed(const T* x, T* y, int64_t* indices, int64_t planes, const std::v
               }
               indices[o_row + ow] = pl * plane_in + best;
             }
-            *out = store_calc<T>(acc);
+            *out = store_as<T>(acc);
           } else {
             C acc = 0;
             for (const WindowRow<T>& r : rows) {
               for (int64_t jw = jw0; jw < jw1; ++jw) {
-                const C v = load_calc<C>(r.data[base + jw * dw]);
+                const C v = load_as<C>(r.data[base + jw * dw]);
                 if constexpr (K == PoolKind::kAverage) acc += v;
                 else acc += p == C(2) ? v * v : std::pow(std::abs(v), p);
               }
@@ -103,9 +103,9 @@ void pool_typed(const T* x, T* y, int64_t* indices, int64_t planes, const std::v
             if constexpr (K == PoolKind::kAverage) {
               const int64_t n = prm.count_include_pad ? pad_dh * tw.padded[ow]
                                                       : static_cast<int64_t>(rows.size()) * (jw1 - jw0);
-              *out = store_calc<T>(acc / static_cast<C>(n));
+              *out = store_as<T>(acc / static_cast<C>(n));
             } else {
-              *out = store_calc<T>(p == C(2) ? std::sqrt(acc) : std::pow(acc, C(1) / p));
+              *out = store_as<T>(p == C(2) ? std::sqrt(acc) : std::pow(acc, C(1) / p));
             }
           }
         }
@@ -120,9 +120,9 @@ class PoolKernel final : public OpKernel {
 
   Status infer(InferContext& ctx) const override {
     const DType dt = ctx.input_dtype(0);
-    const bool ok = is_float_dtype(dt) ||
-                    (params_.kind == PoolKind::kMax && (dt == DType::kInt8 || dt == DType::kUInt8));
-    if (!ok) return invalid_argument("input 'X' has dtype " + dtype_name(dt) + " (expected a float type)");
+    if (params_.kind != PoolKind::kMax || (dt != DType::kInt8 && dt != DType::kUInt8)) {
+      KILN_RETURN_IF_ERROR(expect_float_dtype("X", dt));
+    }
     std::optional<SymShape> out;
     if (const SymShape* in = ctx.input_shape(0)) {
       KILN_ASSIGN_OR_RETURN(out, pool_output_shape(attrs_, *in, "X"));

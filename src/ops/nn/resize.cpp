@@ -9,7 +9,7 @@
 #include <cmath>
 #include <limits>
 
-#include "ops/nn/nn_math.h"
+#include "ops/nn/nn_common.h"
 #include "ops/nn/nn_ops.h"
 #include "ops/nn/resize_map.h"
 #include "ops/op_util.h"
@@ -43,14 +43,14 @@ T saturate_store(C v) {
     if (!(r < static_cast<C>(std::numeric_limits<T>::max()))) return std::numeric_limits<T>::max();
     return static_cast<T>(r);
   } else {
-    return store_calc<T>(v);
+    return store_as<T>(v);
   }
 }
 
 // One pass along an axis: src [outer, m.in, inner] -> dst [outer, m.out, inner].
 template <typename S, typename D, typename C, bool kNearest>
 void resize_pass(const S* src, D* dst, int64_t outer, int64_t inner, const ResizeAxisMap& m, double extrap) {
-  const D fill = kNearest ? store_calc<D>(static_cast<C>(extrap)) : saturate_store<D, C>(static_cast<C>(extrap));
+  const D fill = kNearest ? store_as<D>(static_cast<C>(extrap)) : saturate_store<D, C>(static_cast<C>(extrap));
   std::vector<C> acc(static_cast<size_t>(inner));
   std::vector<C> w(m.weight.begin(), m.weight.end());
   for (int64_t o = 0; o < outer; ++o) {
@@ -69,7 +69,7 @@ void resize_pass(const S* src, D* dst, int64_t outer, int64_t inner, const Resiz
         const C* wk = w.data() + k * m.taps;
         if (inner == 1) {
           C sum = 0;
-          for (int t = 0; t < m.taps; ++t) sum += wk[t] * load_calc<C>(s[idx[t]]);
+          for (int t = 0; t < m.taps; ++t) sum += wk[t] * load_as<C>(s[idx[t]]);
           drow[0] = saturate_store<D, C>(sum);
           continue;
         }
@@ -78,7 +78,7 @@ void resize_pass(const S* src, D* dst, int64_t outer, int64_t inner, const Resiz
           if (wk[t] == 0) continue;
           const S* srow = s + idx[t] * inner;
           const C wt = wk[t];
-          for (int64_t j = 0; j < inner; ++j) acc[j] += wt * load_calc<C>(srow[j]);
+          for (int64_t j = 0; j < inner; ++j) acc[j] += wt * load_as<C>(srow[j]);
         }
         for (int64_t j = 0; j < inner; ++j) drow[j] = saturate_store<D, C>(acc[j]);
       }
@@ -150,9 +150,7 @@ class ResizeKernel final : public OpKernel {
 
   Status infer(InferContext& ctx) const override {
     const DType dt = ctx.input_dtype(0);
-    if (!is_float_dtype(dt) && !is_integer_dtype(dt)) {
-      return invalid_argument("input 'X' has dtype " + dtype_name(dt) + " (expected a numeric type)");
-    }
+    KILN_RETURN_IF_ERROR(expect_numeric_dtype("X", dt));
     const SymShape* in = ctx.input_shape(0);
     if (!in) {
       ctx.set_output(0, dt, std::nullopt);

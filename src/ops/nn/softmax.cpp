@@ -5,11 +5,12 @@
 // The common case, the last axis, is one contiguous row per output row: max, exp and
 // sum, then a scale, each a vectorizable loop over memory that stays in cache.
 #include <algorithm>
+#include <cmath>
 
-#include "ops/nn/nn_math.h"
+#include "math/vector_math.h"
+#include "ops/nn/nn_common.h"
 #include "ops/nn/nn_ops.h"
 #include "ops/op_util.h"
-#include "ops/reduce/reduce_common.h"
 
 namespace kiln {
 namespace {
@@ -27,8 +28,8 @@ void softmax_row(const C* x, C* y, int64_t n, SoftmaxKind kind) {
     if (n > 0) y[best] = C(1);
     return;
   }
-  const C m = row_max(x, n);
-  const C s = exp_sub_sum(x, m, y, n);
+  const C m = math::row_max(x, n);
+  const C s = math::exp_sub_sum(x, m, y, n);
   if (kind == SoftmaxKind::kSoftmax) {
     const C inv = C(1) / s;
     for (int64_t i = 0; i < n; ++i) y[i] *= inv;
@@ -65,7 +66,7 @@ void softmax_columns(const C* x, C* y, int64_t len, int64_t inner, SoftmaxKind k
   }
   std::fill(s, s + inner, C(0));
   for (int64_t i = 0; i < len; ++i) {
-    exp_sub(x + i * inner, m, y + i * inner, inner);
+    math::exp_sub(x + i * inner, m, y + i * inner, inner);
     for (int64_t j = 0; j < inner; ++j) s[j] += y[i * inner + j];
   }
   if (kind == SoftmaxKind::kSoftmax) {
@@ -99,14 +100,14 @@ void softmax_typed(const T* x, T* y, const AxisView& v, SoftmaxKind kind) {
       xs = x + o * block;
       ys = y + o * block;
     } else {
-      for (int64_t i = 0; i < block; ++i) xb[i] = load_calc<C>(x[o * block + i]);
+      for (int64_t i = 0; i < block; ++i) xb[i] = load_as<C>(x[o * block + i]);
       xs = xb.data();
       ys = yb.data();
     }
     if (v.inner == 1) softmax_row(xs, ys, v.axis_len, kind);
     else softmax_columns(xs, ys, v.axis_len, v.inner, kind, scratch.data());
     if constexpr (!kDirect) {
-      for (int64_t i = 0; i < block; ++i) y[o * block + i] = store_calc<T>(yb[i]);
+      for (int64_t i = 0; i < block; ++i) y[o * block + i] = store_as<T>(yb[i]);
     }
   }
 }
@@ -116,9 +117,7 @@ class SoftmaxKernel final : public OpKernel {
   SoftmaxKernel(SoftmaxKind kind, int64_t axis, bool coerce_2d) : kind_(kind), axis_(axis), coerce_2d_(coerce_2d) {}
 
   Status infer(InferContext& ctx) const override {
-    if (!is_float_dtype(ctx.input_dtype(0))) {
-      return invalid_argument("input 'input' has dtype " + dtype_name(ctx.input_dtype(0)) + " (expected a float type)");
-    }
+    KILN_RETURN_IF_ERROR(expect_float_dtype("input", ctx.input_dtype(0)));
     if (const SymShape* s = ctx.input_shape(0)) {
       Result<int64_t> axis = view_axis(static_cast<int64_t>(s->size()));
       if (!axis.is_ok()) return axis.status();

@@ -4,7 +4,6 @@
 
 #include "ops/op_util.h"
 #include "ops/reduce/reduce_common.h"
-#include "ops/reduce/reduce_loops.h"
 #include "ops/reduce/reduce_ops.h"
 
 namespace kiln {
@@ -12,7 +11,7 @@ namespace {
 
 // The comparison value of an element: float for 16-bit floats, the type itself otherwise.
 template <typename T>
-using KeyOf = typename ComputeType<T>::type;
+using KeyOf = compute_t<T>;
 
 template <typename T, bool kMax, bool kLast>
 void arg_reduce_typed(const T* x, int64_t* y, const AxisView& v) {
@@ -25,10 +24,10 @@ void arg_reduce_typed(const T* x, int64_t* y, const AxisView& v) {
   if (v.inner == 1) {
     for (int64_t o = 0; o < v.outer; ++o) {
       const T* row = x + o * v.axis_len;
-      K best = load_acc<K>(row[0]);
+      K best = load_as<K>(row[0]);
       int64_t best_i = 0;
       for (int64_t i = 1; i < v.axis_len; ++i) {
-        const K cur = load_acc<K>(row[i]);
+        const K cur = load_as<K>(row[i]);
         if (beats(cur, best)) {
           best = cur;
           best_i = i;
@@ -44,13 +43,13 @@ void arg_reduce_typed(const T* x, int64_t* y, const AxisView& v) {
     const T* base = x + o * v.axis_len * v.inner;
     int64_t* dst = y + o * v.inner;
     for (int64_t j = 0; j < v.inner; ++j) {
-      best[j] = load_acc<K>(base[j]);
+      best[j] = load_as<K>(base[j]);
       dst[j] = 0;
     }
     for (int64_t i = 1; i < v.axis_len; ++i) {
       const T* row = base + i * v.inner;
       for (int64_t j = 0; j < v.inner; ++j) {
-        const K cur = load_acc<K>(row[j]);
+        const K cur = load_as<K>(row[j]);
         if (beats(cur, best[j])) {
           best[j] = cur;
           dst[j] = i;
@@ -67,9 +66,7 @@ class ArgReduceKernel final : public OpKernel {
 
   Status infer(InferContext& ctx) const override {
     const DType dt = ctx.input_dtype(0);
-    if (!is_float_dtype(dt) && !is_integer_dtype(dt)) {
-      return invalid_argument("input 'data' has dtype " + dtype_name(dt) + " (expected a numeric type)");
-    }
+    KILN_RETURN_IF_ERROR(expect_numeric_dtype("data", dt));
     const SymShape* in = ctx.input_shape(0);
     if (!in) {
       ctx.set_output(0, DType::kInt64, std::nullopt);

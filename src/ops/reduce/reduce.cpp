@@ -31,15 +31,6 @@ struct AccOf {
                                             std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>>>>;
 };
 
-template <typename T, typename Acc>
-inline T store_acc(Acc v) {
-  if constexpr (std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>) {
-    return store_from_float<T>(static_cast<float>(v));
-  } else {
-    return static_cast<T>(v);
-  }
-}
-
 // The lowest / highest value of T (infinities for floats), as Acc.
 template <typename T, typename Acc>
 Acc lowest_of() {
@@ -106,7 +97,7 @@ void reduce_typed(const Tensor& in, Tensor& out, const std::vector<int64_t>& axe
     if constexpr (K == ReduceKind::kLogSumExp) {
       v = std::isinf(maxes[o]) && v > Acc(0) ? maxes[o] : static_cast<Acc>(std::log(v) + maxes[o]);
     }
-    y[o] = store_acc<T>(v);
+    y[o] = store_as<T>(v);
   }
 }
 
@@ -198,8 +189,7 @@ class ReduceKernel final : public OpKernel {
  private:
   Status check_dtype(DType dt) const {
     const bool minmax = kind_ == ReduceKind::kMax || kind_ == ReduceKind::kMin;
-    if (is_float_dtype(dt) || is_integer_dtype(dt) || (minmax && dt == DType::kBool)) return Status::ok();
-    return invalid_argument("input 'data' has dtype " + dtype_name(dt) + " (expected a numeric type)");
+    return minmax && dt == DType::kBool ? Status::ok() : expect_numeric_dtype("data", dt);
   }
 
   Result<ResolvedAxes> resolve(const Tensor* axes_value, int64_t rank) const {
@@ -207,15 +197,11 @@ class ReduceKernel final : public OpKernel {
     r.known = true;
     std::vector<int64_t> axes = attr_axes_;
     if (axes_value) {
-      if (axes_value->dtype() != DType::kInt64 && axes_value->dtype() != DType::kInt32) {
-        return invalid_argument("input 'axes' has dtype " + dtype_name(axes_value->dtype()) +
-                                " (expected int64)");
-      }
       if (axes_value->rank() > 1) {
         return invalid_argument("input 'axes' has shape " + shape_to_string(axes_value->shape()) +
                                 " (expected a 1-D tensor)");
       }
-      axes = axes_value->to_int64_vector();
+      KILN_ASSIGN_OR_RETURN(axes, read_int_values(*axes_value, "axes"));
     }
     if (axes.empty()) {
       if (noop_with_empty_axes_) {

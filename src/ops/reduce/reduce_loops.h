@@ -9,8 +9,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "kiln/half.h"
 #include "kiln/tensor.h"
+#include "ops/op_util.h"
 
 namespace kiln {
 
@@ -39,16 +39,6 @@ inline CollapsedDims collapse_for_reduce(const Shape& in, const std::vector<int6
     c.reduced.push_back(true);
   }
   return c;
-}
-
-// Element loads into the accumulator type: 16-bit floats go through float.
-template <typename Acc, typename T>
-inline Acc load_acc(const T& v) {
-  if constexpr (std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>) {
-    return static_cast<Acc>(to_float(v));
-  } else {
-    return static_cast<Acc>(v);
-  }
 }
 
 // Calls f(r, o) for every innermost run r (rows of c.dims.back() input elements, in
@@ -100,9 +90,9 @@ void reduce_accumulate(const T* x, Acc* acc, const CollapsedDims& c, Acc init, M
       for (Acc& l : lanes) l = init;
       int64_t i = 0;
       for (; i + 8 <= len; i += 8) {
-        for (int l = 0; l < 8; ++l) lanes[l] = combine(lanes[l], map(load_acc<Acc>(row[i + l]), o));
+        for (int l = 0; l < 8; ++l) lanes[l] = combine(lanes[l], map(load_as<Acc>(row[i + l]), o));
       }
-      for (; i < len; ++i) lanes[0] = combine(lanes[0], map(load_acc<Acc>(row[i]), o));
+      for (; i < len; ++i) lanes[0] = combine(lanes[0], map(load_as<Acc>(row[i]), o));
       Acc row_total = lanes[0];
       for (int l = 1; l < 8; ++l) row_total = combine(row_total, lanes[l]);
       acc[o] = combine(acc[o], row_total);
@@ -111,7 +101,7 @@ void reduce_accumulate(const T* x, Acc* acc, const CollapsedDims& c, Acc init, M
     visit_reduce_rows(c, [&](int64_t r, int64_t o) {
       const T* row = x + r * len;
       Acc* dst = acc + o;
-      for (int64_t j = 0; j < len; ++j) dst[j] = combine(dst[j], map(load_acc<Acc>(row[j]), o + j));
+      for (int64_t j = 0; j < len; ++j) dst[j] = combine(dst[j], map(load_as<Acc>(row[j]), o + j));
     });
   }
 }

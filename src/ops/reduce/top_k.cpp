@@ -6,8 +6,6 @@
 #include <numeric>
 
 #include "ops/op_util.h"
-#include "ops/reduce/reduce_common.h"
-#include "ops/reduce/reduce_loops.h"
 #include "ops/reduce/reduce_ops.h"
 
 namespace kiln {
@@ -16,7 +14,7 @@ namespace {
 template <typename T>
 void top_k_typed(const Tensor& in, const AxisView& v, int64_t k, bool largest, Tensor& values,
                  Tensor& indices) {
-  using K = typename ComputeType<T>::type;
+  using K = compute_t<T>;
   const T* x = in.data<T>();
   T* vals = values.defined() ? values.data<T>() : nullptr;
   int64_t* idxs = indices.defined() ? indices.data<int64_t>() : nullptr;
@@ -29,7 +27,7 @@ void top_k_typed(const Tensor& in, const AxisView& v, int64_t k, bool largest, T
   for (int64_t o = 0; o < v.outer; ++o) {
     for (int64_t j = 0; j < v.inner; ++j) {
       const T* line = x + o * v.axis_len * v.inner + j;
-      for (int64_t i = 0; i < v.axis_len; ++i) keys[i] = load_acc<K>(line[i * v.inner]);
+      for (int64_t i = 0; i < v.axis_len; ++i) keys[i] = load_as<K>(line[i * v.inner]);
       std::iota(order.begin(), order.end(), int64_t{0});
       std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
       const int64_t base = o * k * v.inner + j;
@@ -47,9 +45,7 @@ class TopKKernel final : public OpKernel {
 
   Status infer(InferContext& ctx) const override {
     const DType dt = ctx.input_dtype(0);
-    if (!is_float_dtype(dt) && !is_integer_dtype(dt)) {
-      return invalid_argument("input 'X' has dtype " + dtype_name(dt) + " (expected a numeric type)");
-    }
+    KILN_RETURN_IF_ERROR(expect_numeric_dtype("X", dt));
     const SymShape* in = ctx.input_shape(0);
     std::optional<SymShape> out;
     if (in) {

@@ -86,11 +86,9 @@ class ConcatOp final : public OpKernel {
     }
     KILN_ASSIGN_OR_RETURN(Tensor * y, prepare_output(ctx, 0, x0.dtype(), out_shape));
     const size_t elem = dtype_size(x0.dtype());
-    int64_t outer = 1, inner = 1;
-    for (size_t d = 0; d < a; ++d) outer *= out_shape[d];
-    for (size_t d = a + 1; d < out_shape.size(); ++d) inner *= out_shape[d];
+    const auto [outer, axis_len, inner] = axis_view(out_shape, static_cast<int64_t>(a));
     // Each input contributes one contiguous block per outer index.
-    const size_t out_row = static_cast<size_t>(out_shape[a] * inner) * elem;
+    const size_t out_row = static_cast<size_t>(axis_len * inner) * elem;
     char* dst = static_cast<char*>(y->raw());
     size_t col = 0;
     for (size_t i = 0; i < n; ++i) {

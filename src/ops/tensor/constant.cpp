@@ -94,7 +94,7 @@ class EyeLikeOp final : public OpKernel {
     return dispatch_all(dtype, [&](auto tag) {
       using T = typename decltype(tag)::type;
       T* out = y->data<T>();
-      const T one = store_from_float<T>(1.0f);
+      const T one = store_as<T>(1.0f);
       // Row i has its one at column i + k when that column exists.
       for (int64_t i = std::max<int64_t>(0, -k_); i < rows && i + k_ < cols; ++i) out[i * cols + i + k_] = one;
       return Status::ok();

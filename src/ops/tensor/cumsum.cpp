@@ -18,14 +18,10 @@ class CumSumOp final : public OpKernel {
     KILN_ASSIGN_OR_RETURN(int64_t axis_value, read_int_scalar(ctx.input(1), "axis"));
     KILN_ASSIGN_OR_RETURN(int64_t axis, normalize_axis(axis_value, static_cast<int64_t>(x.rank()), "input 'axis'"));
     KILN_ASSIGN_OR_RETURN(Tensor * y, prepare_output(ctx, 0, x.dtype(), x.shape()));
-    const size_t a = static_cast<size_t>(axis);
-    int64_t outer = 1, inner = 1;
-    for (size_t d = 0; d < a; ++d) outer *= x.dim(d);
-    for (size_t d = a + 1; d < x.rank(); ++d) inner *= x.dim(d);
-    const int64_t n = x.dim(a);
+    const auto [outer, n, inner] = axis_view(x.shape(), axis);
     Status s = dispatch_numeric(x.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
-      using C = typename ComputeType<T>::type;
+      using C = compute_t<T>;
       const T* src = x.data<T>();
       T* dst = y->data<T>();
       // Running sums for one outer slab, one per inner position, so reads stay sequential.
@@ -38,13 +34,13 @@ class CumSumOp final : public OpKernel {
           T* out_row = dst + (o * n + j) * inner;
           for (int64_t i = 0; i < inner; ++i) {
             C& sum = acc[static_cast<size_t>(i)];
-            const C v = static_cast<C>(load_as_float_or_self(in_row[i]));
+            const C v = load_compute(in_row[i]);
             if (exclusive_) {
-              out_row[i] = from_compute<T>(sum);
+              out_row[i] = store_as<T>(sum);
               sum = static_cast<C>(sum + v);
             } else {
               sum = static_cast<C>(sum + v);
-              out_row[i] = from_compute<T>(sum);
+              out_row[i] = store_as<T>(sum);
             }
           }
         }
@@ -56,17 +52,6 @@ class CumSumOp final : public OpKernel {
   }
 
  private:
-  template <typename T>
-  static auto load_as_float_or_self(const T& v) {
-    if constexpr (std::is_same_v<typename ComputeType<T>::type, T>) return v;
-    else return load_as_float(v);
-  }
-  template <typename T, typename C>
-  static T from_compute(C v) {
-    if constexpr (std::is_same_v<C, T>) return v;
-    else return store_from_float<T>(v);
-  }
-
   bool exclusive_;
   bool reverse_;
 };

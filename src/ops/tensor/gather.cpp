@@ -40,10 +40,7 @@ class GatherOp final : public OpKernel {
     out_shape.insert(out_shape.end(), indices.shape().begin(), indices.shape().end());
     out_shape.insert(out_shape.end(), data.shape().begin() + axis + 1, data.shape().end());
     KILN_ASSIGN_OR_RETURN(Tensor * y, prepare_output(ctx, 0, data.dtype(), out_shape));
-    int64_t outer = 1, inner = 1;
-    for (size_t d = 0; d < a; ++d) outer *= data.dim(d);
-    for (size_t d = a + 1; d < data.rank(); ++d) inner *= data.dim(d);
-    const int64_t axis_dim = data.dim(a);
+    const auto [outer, axis_dim, inner] = axis_view(data.shape(), axis);
     const int64_t n = static_cast<int64_t>(idx.size());
     return dispatch_elem_size(dtype_size(data.dtype()), [&](auto tag) {
       using T = decltype(tag);

@@ -50,7 +50,7 @@ class DropoutOp final : public OpKernel {
       // Everything is kept: true, or 1 in the data's dtype for the old float mask.
       KILN_RETURN_IF_ERROR(dispatch_all(mask_dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
-        const T one = store_from_float<T>(1.0f);
+        const T one = store_as<T>(1.0f);
         fill_elements(mask->raw(), sizeof(T), mask->numel(), &one);
         return Status::ok();
       }));

@@ -9,7 +9,7 @@ namespace {
 
 template <typename T>
 bool is_nonzero(const T& v) {
-  if constexpr (std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>) return load_as_float(v) != 0.0f;
+  if constexpr (is_half_v<T>) return load_as<float>(v) != 0.0f;
   else return v != T{};
 }
 

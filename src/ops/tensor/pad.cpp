@@ -110,7 +110,7 @@ class PadOp final : public OpKernel {
     } else {
       KILN_RETURN_IF_ERROR(dispatch_all(x.dtype(), [&](auto tag) {
         using T = typename decltype(tag)::type;
-        const T v = store_from_float<T>(attr_value_);
+        const T v = store_as<T>(attr_value_);
         std::memcpy(value, &v, sizeof(T));
         return Status::ok();
       }));

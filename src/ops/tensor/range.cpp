@@ -99,7 +99,7 @@ class RangeOp final : public OpKernel {
         for (int64_t i = 0; i < n; ++i) {
           const double v = stash_double_ ? s + static_cast<double>(i) * d
                                          : static_cast<double>(static_cast<float>(s) + static_cast<float>(i) * static_cast<float>(d));
-          out[i] = store_from_float<T>(static_cast<float>(v));
+          out[i] = store_as<T>(static_cast<float>(v));
         }
       } else {
         const double s = start.get_as_double(0), d = delta.get_as_double(0);

@@ -26,15 +26,9 @@ inline Result<ScatterReduction> parse_scatter_reduction(const Node& node) {
 // Combines in the compute type (float for 16-bit floats); for bool, add is or and mul is and.
 template <typename T>
 inline T scatter_combine(T old_value, T update, ScatterReduction r) {
-  using C = typename ComputeType<T>::type;
-  C a, b;
-  if constexpr (std::is_same_v<C, T>) {
-    a = old_value;
-    b = update;
-  } else {
-    a = load_as_float(old_value);
-    b = load_as_float(update);
-  }
+  using C = compute_t<T>;
+  const C a = load_compute(old_value);
+  const C b = load_compute(update);
   C out = b;
   switch (r) {
     case ScatterReduction::kNone: out = b; break;
@@ -43,11 +37,7 @@ inline T scatter_combine(T old_value, T update, ScatterReduction r) {
     case ScatterReduction::kMax: out = std::max(a, b); break;
     case ScatterReduction::kMin: out = std::min(a, b); break;
   }
-  if constexpr (std::is_same_v<C, T>) {
-    return out;
-  } else {
-    return store_from_float<T>(out);
-  }
+  return store_as<T>(out);
 }
 
 }  // namespace kiln

@@ -60,10 +60,8 @@ class SplitOp final : public OpKernel {
     }
     KILN_RETURN_IF_ERROR(check_sizes(sizes, n, Dim(x.dim(a))));
     const size_t elem = dtype_size(x.dtype());
-    int64_t outer = 1, inner = 1;
-    for (size_t d = 0; d < a; ++d) outer *= x.dim(d);
-    for (size_t d = a + 1; d < x.rank(); ++d) inner *= x.dim(d);
-    const size_t in_row = static_cast<size_t>(x.dim(a) * inner) * elem;
+    const auto [outer, axis_len, inner] = axis_view(x.shape(), static_cast<int64_t>(a));
+    const size_t in_row = static_cast<size_t>(axis_len * inner) * elem;
     const char* src = static_cast<const char*>(x.raw());
     size_t col = 0;
     for (size_t i = 0; i < n; ++i) {

@@ -6,14 +6,6 @@
 
 namespace kiln {
 
-Result<std::vector<int64_t>> read_int_values(const Tensor& t, const std::string& input) {
-  if (t.dtype() != DType::kInt64 && t.dtype() != DType::kInt32) {
-    return invalid_argument("input '" + input + "' has dtype " + dtype_name(t.dtype()) +
-                            " (expected int64 or int32)");
-  }
-  return t.to_int64_vector();
-}
-
 Result<int64_t> read_int_scalar(const Tensor& t, const std::string& input) {
   KILN_ASSIGN_OR_RETURN(std::vector<int64_t> v, read_int_values(t, input));
   if (v.size() != 1) {
@@ -29,13 +21,6 @@ Result<std::optional<std::vector<int64_t>>> known_int_input(InferContext& ctx, s
   if (!t) return std::optional<std::vector<int64_t>>();
   KILN_ASSIGN_OR_RETURN(std::vector<int64_t> v, read_int_values(*t, input));
   return std::optional<std::vector<int64_t>>(std::move(v));
-}
-
-Result<Tensor*> prepare_output(RunContext& ctx, size_t i, DType dtype, const Shape& shape) {
-  Tensor& t = ctx.output(i);
-  if (t.defined() && t.dtype() == dtype && t.shape() == shape) return &t;
-  KILN_RETURN_IF_ERROR(ctx.allocate_output(i, dtype, shape));
-  return &ctx.output(i);
 }
 
 std::string ints_to_string(const std::vector<int64_t>& v) {

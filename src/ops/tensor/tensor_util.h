@@ -1,7 +1,7 @@
 // Helpers shared by the data-movement ops (ops/tensor): reading small integer inputs
-// (shapes, axes, pads), getting a correctly shaped output at run time, symbolic dim
-// products, and dtype-agnostic strided copies. Most of these ops only move bytes, so
-// they dispatch on the element size, not the dtype: one kernel covers every dtype.
+// (shapes, axes, pads), symbolic dim products, and dtype-agnostic strided copies. Most
+// of these ops only move bytes, so they dispatch on the element size, not the dtype:
+// one kernel covers every dtype.
 #pragma once
 
 #include <cstdint>
@@ -14,12 +14,10 @@
 #include "kiln/status.h"
 #include "kiln/tensor.h"
 #include "ops/kernel.h"
+#include "ops/op_util.h"
 
 namespace kiln {
 
-// The values of an integer tensor (int32/int64, any rank) as int64; an error naming
-// `input` for any other dtype.
-Result<std::vector<int64_t>> read_int_values(const Tensor& t, const std::string& input);
 // A one-element integer tensor (CumSum's axis, Trilu's k).
 Result<int64_t> read_int_scalar(const Tensor& t, const std::string& input);
 // The values of input i when known at inference time, else nullopt; an error when the
@@ -27,14 +25,6 @@ Result<int64_t> read_int_scalar(const Tensor& t, const std::string& input);
 Result<std::optional<std::vector<int64_t>>> known_int_input(InferContext& ctx, size_t i,
                                                             const std::string& input);
 
-// Output i with `dtype` and `shape`: the tensor the executor allocated from infer()
-// when it matches, otherwise a fresh one. Kernels never write into a buffer sized for
-// some other shape, whatever infer() left behind.
-Result<Tensor*> prepare_output(RunContext& ctx, size_t i, DType dtype, const Shape& shape);
-
-inline std::optional<SymShape> optional_shape(const SymShape* s) {
-  return s ? std::optional<SymShape>(*s) : std::nullopt;
-}
 // "[2, -1, 3]", for attribute and input values in messages.
 std::string ints_to_string(const std::vector<int64_t>& v);
 // A shape of `rank` unknown dims.
