@@ -18,7 +18,7 @@ Result<std::shared_ptr<MatmulPrimitive>> MatmulPrimitive::create(const MatmulOpe
     // `any` for B lets oneDNN choose its blocked layout; B is then reordered into it,
     // once for constant weights, per run otherwise.
     dnnl::memory::desc b_any(dnnl::memory::dims(b.dims.begin(), b.dims.end()), dt::f32, tag::any);
-    dnnl::primitive_attr attr;
+    dnnl::primitive_attr attr = default_attr();
     if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
     p->has_bias_ = !bias_dims.empty();
     if (p->has_bias_) p->bias_desc_ = plain_desc(bias_dims, dt::f32);
@@ -27,6 +27,7 @@ Result<std::shared_ptr<MatmulPrimitive>> MatmulPrimitive::create(const MatmulOpe
     dnnl::matmul::primitive_desc pd(desc, attr, engine);
     p->primitive_ = dnnl::matmul(pd);
     p->b_desc_ = pd.weights_desc();
+    p->scratchpad_desc_ = pd.scratchpad_desc();
     p->reorder_b_ = p->b_desc_ != p->plain_b_desc_;
     if (constant_b) {
       dnnl::memory src(p->plain_b_desc_, engine, const_cast<float*>(constant_b));
@@ -57,7 +58,8 @@ Status MatmulPrimitive::execute(const float* a, const float* b, float* c, const 
       b_mem = dnnl::memory(b_desc_, engine, const_cast<float*>(b));
     }
     std::unordered_map<int, dnnl::memory> args{
-        {DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}};
+        {DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem},
+        {DNNL_ARG_SCRATCHPAD, thread_scratchpad(scratchpad_desc_)}};
     if (has_bias_) args[DNNL_ARG_BIAS] = dnnl::memory(bias_desc_, engine, const_cast<float*>(bias));
     primitive_.execute(stream, args);
     stream.wait();

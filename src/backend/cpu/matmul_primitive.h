@@ -28,7 +28,7 @@ class MatmulPrimitive {
 
  private:
   dnnl::matmul primitive_;
-  dnnl::memory::desc a_desc_, b_desc_, c_desc_, bias_desc_, plain_b_desc_;
+  dnnl::memory::desc a_desc_, b_desc_, c_desc_, bias_desc_, plain_b_desc_, scratchpad_desc_;
   dnnl::memory packed_b_;  // valid when B is constant
   bool b_packed_ = false;
   bool has_bias_ = false;

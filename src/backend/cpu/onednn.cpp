@@ -31,6 +31,19 @@ dnnl::memory::desc strided_desc(const std::vector<int64_t>& dims, const std::vec
   return dnnl::memory::desc(d, type, s);
 }
 
+dnnl::primitive_attr default_attr() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+dnnl::memory thread_scratchpad(const dnnl::memory::desc& desc) {
+  thread_local std::vector<uint8_t> buffer;
+  const size_t bytes = desc.get_size();
+  if (buffer.size() < bytes) buffer.resize(bytes);
+  return dnnl::memory(desc, onednn_engine(), bytes ? buffer.data() : nullptr);
+}
+
 Status guard_onednn(const std::string& what, const std::function<void()>& body) {
   try {
     body();

@@ -25,6 +25,14 @@ dnnl::memory::desc plain_desc(const std::vector<int64_t>& dims, dnnl::memory::da
 dnnl::memory::desc strided_desc(const std::vector<int64_t>& dims, const std::vector<int64_t>& strides,
                                 dnnl::memory::data_type type);
 
+// Attributes every kiln primitive is created with: a user-managed scratchpad. Debian's
+// oneDNN is built without concurrent execution support, so in the default (library)
+// mode primitives share one scratchpad and two threads running them at once corrupt
+// each other. Each thread passes its own scratchpad instead (thread_scratchpad()).
+dnnl::primitive_attr default_attr();
+// A scratchpad memory for `desc` owned by the calling thread, grown when needed.
+dnnl::memory thread_scratchpad(const dnnl::memory::desc& desc);
+
 // Runs `body`, turning a dnnl::error into a Status that names `what`.
 Status guard_onednn(const std::string& what, const std::function<void()>& body);
 

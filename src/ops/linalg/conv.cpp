@@ -13,7 +13,7 @@ using dt = dnnl::memory::data_type;
 
 struct ConvPrimitive {
   dnnl::convolution_forward primitive;
-  dnnl::memory::desc src_desc, weights_desc, plain_weights_desc, bias_desc, dst_desc;
+  dnnl::memory::desc src_desc, weights_desc, plain_weights_desc, bias_desc, dst_desc, scratchpad_desc;
   dnnl::memory packed_weights;  // set when the weights are constant
 };
 
@@ -98,7 +98,10 @@ class ConvOp : public OpKernel {
         weights = dnnl::memory(prim->weights_desc, engine);
         dnnl::reorder(plain, weights).execute(stream, plain, weights);
       }
-      std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
+      std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src},
+                                                 {DNNL_ARG_WEIGHTS, weights},
+                                                 {DNNL_ARG_DST, dst},
+                                                 {DNNL_ARG_SCRATCHPAD, cpu::thread_scratchpad(prim->scratchpad_desc)}};
       if (b) args[DNNL_ARG_BIAS] = dnnl::memory(prim->bias_desc, engine, const_cast<void*>(b->raw()));
       prim->primitive.execute(stream, args);
       stream.wait();
@@ -139,9 +142,10 @@ class ConvOp : public OpKernel {
                                                              dnnl::algorithm::convolution_direct, prim->src_desc,
                                                              weights_any, prim->dst_desc, strides, dilates, pad_l,
                                                              pad_r);
-      dnnl::convolution_forward::primitive_desc pd(desc, engine);
+      dnnl::convolution_forward::primitive_desc pd(desc, cpu::default_attr(), engine);
       prim->primitive = dnnl::convolution_forward(pd);
       prim->weights_desc = pd.weights_desc();
+      prim->scratchpad_desc = pd.scratchpad_desc();
       if (weights_.defined()) {
         dnnl::memory plain(prim->plain_weights_desc, engine, const_cast<void*>(weights_.raw()));
         prim->packed_weights = dnnl::memory(prim->weights_desc, engine);
