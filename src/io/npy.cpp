@@ -91,13 +91,21 @@ Result<Tensor> parse_npy(const std::string& bytes, const std::string& name) {
       return invalid_argument(where + ": malformed shape " + shape_text);
     }
   }
-  KILN_ASSIGN_OR_RETURN(Tensor t, Tensor::allocate(type->second, shape));
+  // Sizes are compared before allocating, so a header cannot claim gigabytes the file lacks.
+  Result<int64_t> numel = checked_numel(shape);
+  if (!numel.is_ok()) return numel.status().with_context(where);
+  const uint64_t elem = dtype_size(type->second);
   const size_t data_start = header_start + header_len;
-  if (bytes.size() - data_start != t.nbytes()) {
-    return invalid_argument(where + ": shape " + shape_to_string(shape) + " of " + dtype_name(t.dtype()) + " needs " +
-                            std::to_string(t.nbytes()) + " bytes of data, the file has " +
-                            std::to_string(bytes.size() - data_start));
+  const uint64_t have = bytes.size() - data_start;
+  const uint64_t n = static_cast<uint64_t>(*numel);
+  if (n > have / elem || n * elem != have) {
+    const std::string need = n <= UINT64_MAX / elem ? std::to_string(n * elem) : "more than 2^64";
+    return invalid_argument(where + ": shape " + shape_to_string(shape) + " of " + dtype_name(type->second) +
+                            " needs " + need + " bytes of data, the file has " + std::to_string(have));
   }
+  Result<Tensor> allocated = Tensor::allocate(type->second, shape);
+  if (!allocated.is_ok()) return allocated.status().with_context(where);
+  Tensor t = std::move(allocated).value();
   if (t.nbytes()) std::memcpy(t.raw(), bytes.data() + data_start, t.nbytes());
   return t;
 }

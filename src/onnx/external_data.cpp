@@ -20,7 +20,8 @@ bool is_inside(const fs::path& dir, const fs::path& file) {
 }  // namespace
 
 Status read_external_data(const ExternalDataRef& ref, const std::string& model_dir,
-                          const std::string& tensor_name, int64_t expected_bytes, void* out) {
+                          const std::string& tensor_name, int64_t expected_bytes,
+                          const std::function<Result<void*>()>& destination) {
   const std::string where = "tensor '" + tensor_name + "' external data '" + ref.location + "'";
   if (model_dir.empty()) return invalid_model(where + ": external data is not allowed here");
   const fs::path rel(ref.location);
@@ -54,6 +55,7 @@ Status read_external_data(const ExternalDataRef& ref, const std::string& model_d
     return invalid_model(where + ": holds " + std::to_string(length) + " bytes but the tensor's shape needs " +
                          std::to_string(expected_bytes));
   }
+  KILN_ASSIGN_OR_RETURN(void* out, destination());
   std::ifstream in(file, std::ios::binary);
   in.seekg(static_cast<std::streamoff>(offset));
   in.read(static_cast<char*>(out), static_cast<std::streamsize>(length));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "kiln/status.h"
@@ -16,8 +17,11 @@ struct ExternalDataRef {
   int64_t length = -1;  // -1: to the end of the file
 };
 
-// Reads `expected_bytes` bytes for tensor `tensor_name` into `out`.
+// Reads `expected_bytes` bytes for tensor `tensor_name` into the buffer `destination`
+// returns. It is called only once location, offset and length have been checked, so a
+// file cannot make the caller allocate a size the data does not have.
 Status read_external_data(const ExternalDataRef& ref, const std::string& model_dir,
-                          const std::string& tensor_name, int64_t expected_bytes, void* out);
+                          const std::string& tensor_name, int64_t expected_bytes,
+                          const std::function<Result<void*>()>& destination);
 
 }  // namespace kiln

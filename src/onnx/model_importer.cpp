@@ -112,7 +112,8 @@ Status import_graph(const onnx::GraphProto& g, const std::string& model_dir, Gra
   if (g.sparse_initializer_size()) return unsupported("sparse initializers are not supported");
   for (const auto& in : g.input()) {
     const int existing = graph.find_value(in.name());
-    if (existing >= 0) continue;  // an initializer listed as input: a constant here
+    // An initializer listed as input is a constant here; any other repeat is an error below.
+    if (existing >= 0 && graph.values[existing].is_constant()) continue;
     KILN_ASSIGN_OR_RETURN(TypeInfo type, import_type(in.type(), "graph input '" + in.name() + "'"));
     if (!is_supported_dtype(type.dtype)) {
       return unsupported("graph input '" + in.name() + "' has dtype " + dtype_name(type.dtype) +

@@ -1,5 +1,6 @@
 #include "onnx/tensor_proto.h"
 
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -54,6 +55,24 @@ bool has_typed_data(const onnx::TensorProto& p) {
          p.uint64_data_size() || p.string_data_size();
 }
 
+// Element count of the typed field that holds `dtype`'s values, and the field's name.
+int64_t typed_count(const onnx::TensorProto& p, DType dtype, const char** field) {
+  switch (dtype) {
+    case DType::kFloat32: *field = "float_data"; return p.float_data_size();
+    case DType::kFloat64: *field = "double_data"; return p.double_data_size();
+    case DType::kInt64: *field = "int64_data"; return p.int64_data_size();
+    case DType::kUInt32: case DType::kUInt64: *field = "uint64_data"; return p.uint64_data_size();
+    default: *field = "int32_data"; return p.int32_data_size();
+  }
+}
+
+// A whole decimal number; stoll would take "16abc" as 16 and "0x10" as 0.
+bool parse_int64(const std::string& text, int64_t& out) {
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, out);
+  return ec == std::errc() && ptr == end && !text.empty();
+}
+
 }  // namespace
 
 Result<Tensor> tensor_from_proto(const onnx::TensorProto& p, const std::string& model_dir) {
@@ -72,26 +91,41 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& p, const std::string& 
   for (int64_t d : shape) {
     if (d < 0) return invalid_model(where + ": negative dim in shape " + shape_to_string(shape));
   }
-  Result<Tensor> allocated = Tensor::allocate(dtype, shape);
-  if (!allocated.is_ok()) return allocated.status().with_context(where);
-  Tensor t = std::move(allocated).value();
-  const int64_t bytes = static_cast<int64_t>(t.nbytes());
+  // Sizes are checked against the data present before allocating, so a file cannot make
+  // kiln allocate gigabytes for a tensor it does not hold.
+  Result<int64_t> numel = checked_numel(shape);
+  if (!numel.is_ok()) return numel.status().with_context(where);
+  const int64_t elem = static_cast<int64_t>(dtype_size(dtype));
+  if (*numel > Tensor::kMaxTensorBytes / elem) {
+    return resource_exhausted(where + ": shape " + shape_to_string(shape) + " of " + dtype_name(dtype) +
+                              " exceeds kiln's 64 GiB tensor limit");
+  }
+  const int64_t bytes = *numel * elem;
+  auto allocate = [&]() -> Result<Tensor> {
+    Result<Tensor> t = Tensor::allocate(dtype, shape);
+    if (!t.is_ok()) return t.status().with_context(where);
+    return t;
+  };
+  auto canonical_bools = [&](Tensor& t) {  // any non-zero byte is true; keep bools 0/1
+    if (dtype != DType::kBool) return;
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<uint8_t>()[i] = t.data<uint8_t>()[i] != 0;
+  };
 
   if (p.data_location() == onnx::TensorProto::EXTERNAL) {
     ExternalDataRef ref;
     for (const auto& kv : p.external_data()) {
-      try {
-        if (kv.key() == "location") ref.location = kv.value();
-        else if (kv.key() == "offset") ref.offset = std::stoll(kv.value());
-        else if (kv.key() == "length") ref.length = std::stoll(kv.value());
-      } catch (const std::exception&) {
+      int64_t* field = kv.key() == "offset" ? &ref.offset : kv.key() == "length" ? &ref.length : nullptr;
+      if (kv.key() == "location") ref.location = kv.value();
+      if (field && !parse_int64(kv.value(), *field)) {
         return invalid_model(where + ": external data " + kv.key() + " '" + kv.value() + "' is not a number");
       }
     }
-    KILN_RETURN_IF_ERROR(read_external_data(ref, model_dir, p.name(), bytes, t.raw()));
-    if (dtype == DType::kBool) {  // any non-zero byte is true; keep bools canonical
-      for (int64_t i = 0; i < t.numel(); ++i) t.data<uint8_t>()[i] = t.data<uint8_t>()[i] != 0;
-    }
+    Tensor t;
+    KILN_RETURN_IF_ERROR(read_external_data(ref, model_dir, p.name(), bytes, [&]() -> Result<void*> {
+      KILN_ASSIGN_OR_RETURN(t, allocate());
+      return t.raw();
+    }));
+    canonical_bools(t);
     return t;
   }
   if (p.has_raw_data()) {
@@ -100,16 +134,22 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& p, const std::string& 
                            " needs " + std::to_string(bytes) + " bytes but raw_data holds " +
                            std::to_string(p.raw_data().size()));
     }
+    KILN_ASSIGN_OR_RETURN(Tensor t, allocate());
     if (bytes) std::memcpy(t.raw(), p.raw_data().data(), static_cast<size_t>(bytes));
-    if (dtype == DType::kBool) {
-      for (int64_t i = 0; i < t.numel(); ++i) t.data<uint8_t>()[i] = t.data<uint8_t>()[i] != 0;
-    }
+    canonical_bools(t);
     return t;
   }
-  if (!has_typed_data(p) && t.numel() != 0) {
-    return invalid_model(where + ": shape " + shape_to_string(shape) + " has " + std::to_string(t.numel()) +
+  if (!has_typed_data(p) && *numel != 0) {
+    return invalid_model(where + ": shape " + shape_to_string(shape) + " has " + std::to_string(*numel) +
                          " elements but the tensor holds no data");
   }
+  const char* field = "";
+  const int64_t count = typed_count(p, dtype, &field);
+  if (count != *numel) {
+    return invalid_model(where + ": shape " + shape_to_string(shape) + " needs " + std::to_string(*numel) +
+                         " elements but " + field + " holds " + std::to_string(count));
+  }
+  KILN_ASSIGN_OR_RETURN(Tensor t, allocate());
   KILN_RETURN_IF_ERROR(fill_from_typed_fields(p, t, where));
   return t;
 }
