@@ -3,11 +3,11 @@
 #include <cstdio>
 #include <unistd.h>
 
+#include "json_util.h"
 #include "kiln/half.h"
 #include "output_export.h"
 
 namespace kiln::cli {
-namespace {
 
 std::string json_string(const std::string& s) {
   std::string out = "\"";
@@ -25,6 +25,25 @@ std::string json_string(const std::string& s) {
   }
   return out + "\"";
 }
+
+Status write_file_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) return io_error("cannot create '" + tmp + "'");
+  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  const bool closed = std::fclose(f) == 0;
+  if (!written || !closed) {
+    std::remove(tmp.c_str());
+    return io_error("cannot write '" + tmp + "' (disk full?)");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return io_error("cannot rename '" + tmp + "' to '" + path + "'");
+  }
+  return Status::ok();
+}
+
+namespace {
 
 // trtexec writes the dims joined by 'x'; a scalar has none (compare_with_ort.py reads "" as []).
 std::string dimensions(const Shape& shape) { return shape.empty() ? "" : shape_to_string(shape); }
@@ -62,23 +81,6 @@ Status append_values(std::string& out, const Tensor& t) {
         std::snprintf(buf, sizeof buf, "%" PRId64, t.get_as_int64(i));
         out += buf;
     }
-  }
-  return Status::ok();
-}
-
-Status write_file_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) return io_error("cannot create '" + tmp + "'");
-  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  const bool closed = std::fclose(f) == 0;
-  if (!written || !closed) {
-    std::remove(tmp.c_str());
-    return io_error("cannot write '" + tmp + "' (disk full?)");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return io_error("cannot rename '" + tmp + "' to '" + path + "'");
   }
   return Status::ok();
 }

@@ -13,10 +13,12 @@
 #include "build_flags.h"
 #include "input_plan.h"
 #include "kiln/engine.h"
+#include "layer_report.h"
 #include "log.h"
 #include "options.h"
 #include "output_export.h"
 #include "perf_report.h"
+#include "profile_report.h"
 
 namespace kiln::cli {
 namespace {
@@ -88,6 +90,11 @@ Status run(const Options& options) {
   KILN_ASSIGN_OR_RETURN(std::shared_ptr<Engine> loaded, make_engine(options, build));
   const Engine& engine = *loaded;
   print_model(engine);
+  if (options.dump_layer_info) print_layer_info(engine);
+  if (!options.export_layer_info.empty()) {
+    KILN_RETURN_IF_ERROR(export_layer_info(options.export_layer_info, engine));
+    log_info("Wrote layer information to " + options.export_layer_info);
+  }
   if (options.skip_inference) {
     log_info("Skipped inference (--skipInference)");
     return Status::ok();
@@ -121,7 +128,21 @@ Status run(const Options& options) {
     log_info("Created output binding for " + engine.outputs()[i].name + " with dimensions " +
              dims_text(t.shape()) + " (" + dtype_name(t.dtype()) + ")");
   }
+  log_info("Activation memory: " + std::to_string(context->activation_bytes()) + " bytes");
   print_performance_summary(result);
+
+  if (options.dump_profile || !options.export_profile.empty()) {
+    const ProfileSummary profile = summarize_profile(engine.layer_info(), result);
+    if (options.dump_profile) print_profile(profile);
+    if (!options.export_profile.empty()) {
+      KILN_RETURN_IF_ERROR(export_profile(options.export_profile, profile));
+      log_info("Wrote profile to " + options.export_profile);
+    }
+  }
+  if (!options.export_times.empty()) {
+    KILN_RETURN_IF_ERROR(export_times(options.export_times, result));
+    log_info("Wrote timing of " + std::to_string(result.latencies_ms.size()) + " runs to " + options.export_times);
+  }
 
   if (!options.export_output.empty()) {
     KILN_RETURN_IF_ERROR(export_output_json(options.export_output, outputs));

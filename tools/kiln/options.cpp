@@ -118,6 +118,22 @@ void add_flags(CLI::App& app, Options& o) {
   app.add_option("--exportOutputNpy", o.export_output_npy,
                  "Write each output of the last run to <dir>/<output name>.npy\n(kiln extension)")
       ->type_name("<dir>")->group(kReporting);
+  app.add_option("--exportTimes", o.export_times,
+                 "Write the timing of every timed run to a JSON file:\n"
+                 "[{\"startHostMs\", \"endHostMs\", \"latencyMs\"}] (ms from the first run)")
+      ->type_name("<file>")->group(kReporting);
+  app.add_flag("--dumpProfile", o.dump_profile,
+               "Time every layer during the timed runs (not the warm-up)\nand print the per-layer profile")
+      ->group(kReporting);
+  app.add_option("--exportProfile", o.export_profile,
+                 "Write the per-layer profile to a JSON file: [{\"count\"},\n"
+                 "{\"name\", \"timeMs\", \"averageMs\", \"medianMs\", \"percentage\"}]")
+      ->type_name("<file>")->group(kReporting);
+  app.add_flag("--dumpLayerInfo", o.dump_layer_info,
+               "Print the engine's layers after the build: types, shapes,\nprecision and kernels")
+      ->group(kReporting);
+  app.add_option("--exportLayerInfo", o.export_layer_info, "Write the engine's layers to a JSON file")
+      ->type_name("<file>")->group(kReporting);
 }
 
 std::string joined(const std::vector<std::string>& parts) {
@@ -227,6 +243,11 @@ void print_options(const Options& o, const BuildOptions& build) {
   log_info("Percentiles: 90,95,99");
   log_info("Export output to JSON file: " + o.export_output);
   if (!o.export_output_npy.empty()) log_info("Export output to npy folder: " + o.export_output_npy);
+  log_info("Export timing to JSON file: " + o.export_times);
+  log_info(std::string("Dump profile: ") + (o.dump_profile ? "Enabled" : "Disabled"));
+  log_info("Export profile to JSON file: " + o.export_profile);
+  log_info(std::string("Dump layer info: ") + (o.dump_layer_info ? "Enabled" : "Disabled"));
+  log_info("Export layer info to JSON file: " + o.export_layer_info);
 }
 
 }  // namespace kiln::cli

@@ -39,6 +39,11 @@ struct Options {
   bool verbose = false;
   std::string export_output;
   std::string export_output_npy;
+  bool dump_layer_info = false;
+  std::string export_layer_info;
+  bool dump_profile = false;      // profiling costs nothing unless this or export_profile is set
+  std::string export_profile;
+  std::string export_times;
 };
 
 // Parses argv. Returns an exit code when kiln must stop here: 0 after --help, 2 on a flag
