@@ -62,7 +62,7 @@ void ActivationArena::after_node(const Node& node, const std::vector<Tensor>& va
   }
 }
 
-Status ActivationArena::end_run(const std::vector<int>& last_use) {
+Status ActivationArena::end_run(const std::vector<int>& last_use, int64_t limit_bytes) {
   if (!learning_) return Status::ok();
   const size_t n = learning_->bytes.size();
   // A buffer lives until the last use of anything viewing it; one a graph output views
@@ -94,6 +94,12 @@ Status ActivationArena::end_run(const std::vector<int>& last_use) {
     plan.bytes[buffer_value[b]] = buffers[b].bytes;
   }
   plan.arena_bytes = memory.arena_bytes;
+  if (limit_bytes > 0 && plan.arena_bytes > limit_bytes) {
+    learning_.reset();
+    return resource_exhausted("input shapes " + signature_ + " need " + std::to_string(plan.arena_bytes) +
+                              " bytes of activation memory, more than the workspace limit of " +
+                              std::to_string(limit_bytes) + " bytes (--memPoolSize=workspace:N)");
+  }
   if (plan.arena_bytes > capacity_) {
     void* p = std::aligned_alloc(kArenaAlignment, static_cast<size_t>(plan.arena_bytes));
     if (!p) return resource_exhausted("cannot allocate an activation arena of " + std::to_string(plan.arena_bytes) + " bytes");

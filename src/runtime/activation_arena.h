@@ -27,7 +27,8 @@ class ActivationArena {
   // After the node at `pos` ran: notes outputs the kernel replaced (views, late allocations).
   void after_node(const Node& node, const std::vector<Tensor>& values);
   // `last_use` per value: schedule position of its last reader, kKeepAlive for outputs.
-  Status end_run(const std::vector<int>& last_use);
+  // A plan larger than `limit_bytes` (> 0) is refused, naming what it needs.
+  Status end_run(const std::vector<int>& last_use, int64_t limit_bytes = 0);
 
   int64_t arena_bytes() const { return capacity_; }
   bool planned() const { return plan_ != nullptr; }

@@ -271,7 +271,7 @@ Status ExecutionContext::run() {
   outputs_.clear();
   for (int out : e.graph.outputs) outputs_.push_back(values_[out]);
   values_.clear();
-  KILN_RETURN_IF_ERROR(arena_->end_run(e.last_use));
+  KILN_RETURN_IF_ERROR(arena_->end_run(e.last_use, e.options.workspace_limit_bytes));
   return Status::ok();
 }
 
