@@ -25,6 +25,8 @@ const GraphPass kPipeline[] = {
     {"constant_folding_after_shapes", fold_constants},
     // Exports repeat identical subgraphs per layer; merge them once they are canonical.
     {"common_subexpression_elimination", eliminate_common_subexpressions},
+    // Fusions run on the cleaned graph, so a producer's only reader is visible.
+    {"fuse_conv_activation", fuse_conv_activation},
     // Last: removes whatever the rewrites above left unread.
     {"dead_code_elimination", eliminate_dead_code},
 };

@@ -78,7 +78,9 @@ std::vector<LayerInfo> Engine::layer_info() const {
     LayerInfo info;
     info.name = node.name;
     info.type = node.op_type;
-    info.source_nodes = {node.name};
+    const Attribute* sources = node.find_attribute("source_nodes");
+    info.source_nodes = sources && sources->kind == Attribute::Kind::kStrings ? sources->strings
+                                                                               : std::vector<std::string>{node.name};
     for (int v : node.inputs) {
       if (v == kNoValue) continue;
       info.inputs.push_back(g.values[v].name);

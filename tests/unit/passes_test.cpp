@@ -189,5 +189,44 @@ TEST(PassesTest, DeadNodesAreRemoved) {
   EXPECT_EQ(g.nodes[0].op_type, "Relu");
 }
 
+// y = Relu(Conv(x, W)) and z = Clip(Conv(x, W), 0, 6) with a 1x1 kernel of weight 2.
+ModelBuilder conv_activation_model() {
+  ModelBuilder b(13);
+  b.input("x", kFloat, {1, 1, 2, 2});
+  b.output("y", kFloat, {1, 1, 2, 2});
+  b.output("z", kFloat, {1, 1, 2, 2});
+  b.initializer("W", {1, 1, 1, 1}, {2.0f});
+  b.initializer("lo", {}, {0.0f});
+  b.initializer("hi", {}, {6.0f});
+  b.node("Conv", {"x", "W"}, {"c1"});
+  b.node("Relu", {"c1"}, {"y"});
+  b.node("Conv", {"x", "W"}, {"c2"}, "second_conv");
+  b.node("Clip", {"c2", "lo", "hi"}, {"z"});
+  return b;
+}
+
+TEST(PassesTest, ConvActivationsFuseIntoOnednnPostOps) {
+  ModelBuilder b = conv_activation_model();
+  BuildOptions no_cse;  // keep the two Convs apart so both activations are tried
+  no_cse.disabled_passes = {"common_subexpression_elimination"};
+  auto counts = op_counts(optimized(b, no_cse));
+  EXPECT_EQ(counts["FusedConv"], 2);
+  EXPECT_EQ(counts["Relu"], 0);
+  EXPECT_EQ(counts["Clip"], 0);
+  BuildOptions off;
+  off.disabled_passes = {"fuse_conv_activation", "common_subexpression_elimination"};
+  EXPECT_EQ(op_counts(optimized(b, off))["Conv"], 2);
+
+  auto engine = Engine::from_onnx_bytes(b.bytes(), "conv.onnx");
+  ASSERT_TRUE(engine.is_ok()) << engine.status().to_string();
+  auto ctx = (*engine)->create_context();
+  ASSERT_TRUE(ctx->set_input("x", Tensor::from_vector<float>({1, 1, 2, 2}, {-1.0f, 0.5f, 2.0f, 4.0f})).is_ok());
+  ASSERT_TRUE(ctx->run().is_ok());
+  const float* y = ctx->outputs()[0].data<float>();
+  const float* z = ctx->outputs()[1].data<float>();
+  EXPECT_EQ(std::vector<float>(y, y + 4), (std::vector<float>{0.0f, 1.0f, 4.0f, 8.0f}));
+  EXPECT_EQ(std::vector<float>(z, z + 4), (std::vector<float>{0.0f, 1.0f, 4.0f, 6.0f}));
+}
+
 }  // namespace
 }  // namespace kiln

@@ -142,7 +142,14 @@ class ConvOp : public OpKernel {
                                                              dnnl::algorithm::convolution_direct, prim->src_desc,
                                                              weights_any, prim->dst_desc, strides, dilates, pad_l,
                                                              pad_r);
-      dnnl::convolution_forward::primitive_desc pd(desc, cpu::default_attr(), engine);
+      dnnl::primitive_attr attr = cpu::default_attr();
+      if (!attrs_.activation.empty()) {
+        dnnl::post_ops post;
+        if (attrs_.activation == "Relu") post.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+        else post.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, attrs_.clip_min, attrs_.clip_max);
+        attr.set_post_ops(post);
+      }
+      dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
       prim->primitive = dnnl::convolution_forward(pd);
       prim->weights_desc = pd.weights_desc();
       prim->scratchpad_desc = pd.scratchpad_desc();

@@ -12,6 +12,12 @@ Result<ConvAttributes> ConvAttributes::parse(const Node& node) {
   KILN_ASSIGN_OR_RETURN(a.dilations, attr_ints(node, "dilations"));
   KILN_ASSIGN_OR_RETURN(a.pads, attr_ints(node, "pads"));
   KILN_ASSIGN_OR_RETURN(a.group, attr_int(node, "group", 1));
+  KILN_ASSIGN_OR_RETURN(a.activation, attr_string(node, "activation", ""));
+  KILN_ASSIGN_OR_RETURN(a.clip_min, attr_float(node, "clip_min", 0.0f));
+  KILN_ASSIGN_OR_RETURN(a.clip_max, attr_float(node, "clip_max", 0.0f));
+  if (!a.activation.empty() && a.activation != "Relu" && a.activation != "Clip") {
+    return invalid_model(node.describe() + ": unknown fused activation '" + a.activation + "'");
+  }
   if (a.auto_pad != "NOTSET" && a.auto_pad != "SAME_UPPER" && a.auto_pad != "SAME_LOWER" && a.auto_pad != "VALID") {
     return invalid_model(node.describe() + ": unknown auto_pad '" + a.auto_pad + "'");
   }

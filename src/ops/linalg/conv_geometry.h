@@ -16,6 +16,10 @@ struct ConvAttributes {
   std::vector<int64_t> kernel_shape;  // empty: taken from the weights
   std::vector<int64_t> strides, dilations, pads;  // pads: begins then ends
   int64_t group = 1;
+  // kiln's FusedConv: an activation applied to the output (oneDNN post-op), so the
+  // activation costs no extra pass over memory. "" (none), "Relu" or "Clip".
+  std::string activation;
+  float clip_min = 0, clip_max = 0;
 
   static Result<ConvAttributes> parse(const Node& node);
 };

@@ -8,6 +8,8 @@ std::span<const OpRegistration> linalg_ops() {
       {"", "MatMul", 1, make_matmul},
       {"", "Gemm", 1, make_gemm},
       {"", "Conv", 1, make_conv},
+      // kiln's own fused ops, made by graph passes (never by exporters).
+      {"kiln", "FusedConv", 1, make_conv},
   };
   return kOps;
 }
