@@ -25,6 +25,7 @@ Result<bool> fold_shape_queries(Graph& graph, PassContext& ctx);
 Result<bool> eliminate_common_subexpressions(Graph& graph, PassContext& ctx);
 Result<bool> eliminate_dead_code(Graph& graph, PassContext& ctx);
 Result<bool> fuse_conv_activation(Graph& graph, PassContext& ctx);
+Result<bool> fuse_matmul_bias(Graph& graph, PassContext& ctx);
 
 // Static types for every value (creates the backend's kernels to run their infer()).
 Status annotate_types(Graph& graph, const Backend& backend);

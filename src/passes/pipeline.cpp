@@ -27,6 +27,7 @@ const GraphPass kPipeline[] = {
     {"common_subexpression_elimination", eliminate_common_subexpressions},
     // Fusions run on the cleaned graph, so a producer's only reader is visible.
     {"fuse_conv_activation", fuse_conv_activation},
+    {"fuse_matmul_bias", fuse_matmul_bias},
     // Last: removes whatever the rewrites above left unread.
     {"dead_code_elimination", eliminate_dead_code},
 };

@@ -228,5 +228,23 @@ TEST(PassesTest, ConvActivationsFuseIntoOnednnPostOps) {
   EXPECT_EQ(std::vector<float>(z, z + 4), (std::vector<float>{0.0f, 1.0f, 4.0f, 6.0f}));
 }
 
+TEST(PassesTest, MatMulWithConstantBiasFusesAndComputesTheSame) {
+  ModelBuilder b;
+  b.input("x", kFloat, {"batch", "seq", 2});
+  b.output("y", kFloat, {"batch", "seq", 3});
+  b.initializer("W", {2, 3}, {1, 2, 3, 4, 5, 6});
+  b.initializer("bias", {3}, {0.5f, -1.0f, 10.0f});
+  b.node("MatMul", {"x", "W"}, {"m"});
+  b.node("Add", {"bias", "m"}, {"y"});  // bias first: Add is commutative
+  auto counts = op_counts(optimized(b));
+  EXPECT_EQ(counts["FusedMatMul"], 1);
+  EXPECT_EQ(counts["Add"], 0);
+  BuildOptions off;
+  off.disabled_passes = {"fuse_matmul_bias"};
+  EXPECT_EQ(op_counts(optimized(b, off))["Add"], 1);
+  // x = [[1, 1], [2, -1]]: rows [5, 7, 9] and [-2, -1, 0] before the bias.
+  EXPECT_EQ(run(b, "x", {1, 2, 2}, {1, 1, 2, -1}), (std::vector<float>{5.5f, 6.0f, 19.0f, -1.5f, -2.0f, 10.0f}));
+}
+
 }  // namespace
 }  // namespace kiln

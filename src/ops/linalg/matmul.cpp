@@ -49,7 +49,10 @@ void reference_matmul(const MatmulDims& d, const T* a, const T* b, T* c) {
 
 class MatMulOp : public OpKernel {
  public:
-  explicit MatMulOp(const Tensor* constant_b) : constant_b_(constant_b ? *constant_b : Tensor()) {}
+  // `with_bias`: kiln::FusedMatMul, whose third input is a float32 bias [N] added to every
+  // row through oneDNN's bias argument (a MatMul + Add pair of the exporter).
+  MatMulOp(const Tensor* constant_b, bool with_bias)
+      : constant_b_(constant_b ? *constant_b : Tensor()), with_bias_(with_bias) {}
 
   Status infer(InferContext& ctx) const override {
     if (!ctx.has_input(0) || !ctx.has_input(1)) return invalid_model("MatMul needs inputs A and B");
@@ -76,11 +79,19 @@ class MatMulOp : public OpKernel {
     Tensor& c = ctx.output(0);
     KILN_ASSIGN_OR_RETURN(MatmulDims d, matmul_dims(a.shape(), b.shape()));
     if (c.numel() == 0) return Status::ok();
+    const Tensor* bias = with_bias_ ? &ctx.input(2) : nullptr;
+    if (bias && (a.dtype() != DType::kFloat32 || bias->dtype() != DType::kFloat32 || bias->numel() != d.n)) {
+      return invalid_argument("FusedMatMul needs float32 operands and a bias of " + std::to_string(d.n) +
+                              " values, got bias " + shape_to_string(bias->shape()));
+    }
     if (d.k == 0) {
       std::memset(c.raw(), 0, c.nbytes());
+      if (bias) {
+        for (int64_t i = 0; i < c.numel(); ++i) c.data<float>()[i] = bias->data<float>()[i % d.n];
+      }
       return Status::ok();
     }
-    if (a.dtype() == DType::kFloat32) return run_onednn(d, a, b, c);
+    if (a.dtype() == DType::kFloat32) return run_onednn(d, a, b, c, bias);
     return dispatch_numeric(a.dtype(), [&](auto tag) -> Status {
       using T = typename decltype(tag)::type;
       reference_matmul<T>(d, a.data<T>(), b.data<T>(), c.data<T>());
@@ -89,19 +100,25 @@ class MatMulOp : public OpKernel {
   }
 
  private:
-  Status run_onednn(const MatmulDims& d, const Tensor& a, const Tensor& b, Tensor& c) const {
+  Status run_onednn(const MatmulDims& d, const Tensor& a, const Tensor& b, Tensor& c, const Tensor* bias) const {
     std::vector<int64_t> key = d.a;
     key.insert(key.end(), d.b.begin(), d.b.end());
     std::shared_ptr<cpu::MatmulPrimitive> prim = cache_.find(key);
     if (!prim) {
       const float* packed = constant_b_.defined() ? constant_b_.data<float>() : nullptr;
-      KILN_ASSIGN_OR_RETURN(prim, cpu::MatmulPrimitive::create({d.a, {}}, {d.b, {}}, d.c, packed, 1.0f));
+      std::vector<int64_t> bias_dims;
+      if (bias) {  // [1, ..., 1, N]: broadcast over batch and rows
+        bias_dims.assign(d.c.size(), 1);
+        bias_dims.back() = d.n;
+      }
+      KILN_ASSIGN_OR_RETURN(prim, cpu::MatmulPrimitive::create({d.a, {}}, {d.b, {}}, d.c, packed, 1.0f, bias_dims));
       cache_.insert(key, prim);
     }
-    return prim->execute(a.data<float>(), b.data<float>(), c.data<float>());
+    return prim->execute(a.data<float>(), b.data<float>(), c.data<float>(), bias ? bias->data<float>() : nullptr);
   }
 
   Tensor constant_b_;
+  bool with_bias_;
   cpu::ShapeCache<cpu::MatmulPrimitive> cache_;
 };
 
@@ -110,7 +127,11 @@ class MatMulOp : public OpKernel {
 Result<std::unique_ptr<OpKernel>> make_matmul(const KernelInit& init) {
   const Tensor* b = init.constant_input(1);
   if (b && b->dtype() != DType::kFloat32) b = nullptr;
-  return std::unique_ptr<OpKernel>(new MatMulOp(b));
+  const bool with_bias = init.node.op_type == "FusedMatMul";
+  if (with_bias && init.node.inputs.size() != 3) {
+    return invalid_model(init.node.describe() + ": FusedMatMul takes A, B and a bias");
+  }
+  return std::unique_ptr<OpKernel>(new MatMulOp(b, with_bias));
 }
 
 }  // namespace kiln

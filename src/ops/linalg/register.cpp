@@ -10,6 +10,7 @@ std::span<const OpRegistration> linalg_ops() {
       {"", "Conv", 1, make_conv},
       // kiln's own fused ops, made by graph passes (never by exporters).
       {"kiln", "FusedConv", 1, make_conv},
+      {"kiln", "FusedMatMul", 1, make_matmul},
   };
   return kOps;
 }
