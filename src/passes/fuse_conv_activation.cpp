@@ -2,6 +2,7 @@
 // activation runs as a oneDNN post-op while the output is still in cache, instead of a
 // second pass over the whole activation.
 #include "ir/graph_edit.h"
+#include "passes/fusion_util.h"
 #include "passes/pass.h"
 
 namespace kiln {
@@ -31,12 +32,11 @@ Result<bool> fuse_conv_activation(Graph& graph, PassContext&) {
   bool changed = false;
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     Node& conv = graph.nodes[n];
-    if (conv.op_type != "Conv" || !conv.domain.empty() || conv.outputs.size() != 1) continue;
-    const int out = conv.outputs[0];
-    if (graph.values[out].type.dtype != DType::kFloat32) continue;
-    if (is_graph_output(graph, out) || consumers[out].size() != 1) continue;
-    const Node& act = graph.nodes[consumers[out][0]];
-    if (!act.domain.empty() || act.outputs.size() != 1 || act.inputs.empty() || act.inputs[0] != out) continue;
+    if (conv.op_type != "Conv" || !conv.domain.empty()) continue;
+    const int c = sole_consumer(graph, consumers, static_cast<int>(n));
+    if (c < 0 || graph.values[conv.outputs[0]].type.dtype != DType::kFloat32) continue;
+    const Node& act = graph.nodes[c];
+    if (act.inputs.empty() || act.inputs[0] != conv.outputs[0]) continue;
     Attribute activation;
     activation.kind = Attribute::Kind::kString;
     if (act.op_type == "Relu") {
@@ -55,21 +55,10 @@ Result<bool> fuse_conv_activation(Graph& graph, PassContext&) {
       continue;
     }
     conv.attributes["activation"] = activation;
-    Attribute sources;
-    sources.kind = Attribute::Kind::kStrings;
-    sources.strings = {conv.name, act.name};
-    conv.attributes["source_nodes"] = sources;
-    conv.op_type = "FusedConv";
-    conv.domain = "kiln";
-    conv.outputs[0] = act.outputs[0];
-    graph.values[act.outputs[0]].producer = static_cast<int>(n);
-    dead[consumers[out][0]] = true;
+    absorb_consumer(graph, static_cast<int>(n), c, "FusedConv", dead);
     changed = true;
   }
-  if (changed) {
-    graph.opsets["kiln"] = 1;
-    compact(graph, dead);
-  }
+  if (changed) finish_fusion(graph, dead);
   return changed;
 }
 

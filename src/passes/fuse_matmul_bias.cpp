@@ -2,6 +2,7 @@
 // exports nn.Linear on 3-D inputs) becomes one kiln::FusedMatMul: oneDNN adds the bias
 // while the output tile is in registers, saving a pass over the activation.
 #include "ir/graph_edit.h"
+#include "passes/fusion_util.h"
 #include "passes/pass.h"
 
 namespace kiln {
@@ -29,33 +30,21 @@ Result<bool> fuse_matmul_bias(Graph& graph, PassContext&) {
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     Node& matmul = graph.nodes[n];
     if (matmul.op_type != "MatMul" || !matmul.domain.empty() || matmul.inputs.size() != 2) continue;
-    const int out = matmul.outputs[0];
     const Value& weights = graph.values[matmul.inputs[1]];
     if (!weights.is_constant() || weights.constant.dtype() != DType::kFloat32 || weights.constant.rank() != 2) continue;
+    const int c = sole_consumer(graph, consumers, static_cast<int>(n));
+    if (c < 0 || graph.nodes[c].op_type != "Add") continue;
+    const int out = matmul.outputs[0];
     const auto& out_shape = graph.values[out].type.shape;
     // The bias must not widen the output (a bias of rank above the output's would).
     if (!out_shape || out_shape->size() < 2) continue;
-    if (is_graph_output(graph, out) || consumers[out].size() != 1) continue;
-    const Node& add = graph.nodes[consumers[out][0]];
-    if (add.op_type != "Add" || !add.domain.empty() || add.outputs.size() != 1) continue;
-    const int bias = bias_input(graph, add, out, weights.constant.dim(1));
+    const int bias = bias_input(graph, graph.nodes[c], out, weights.constant.dim(1));
     if (bias == kNoValue || graph.values[bias].constant.rank() > out_shape->size()) continue;
-    Attribute sources;
-    sources.kind = Attribute::Kind::kStrings;
-    sources.strings = {matmul.name, add.name};
-    matmul.attributes["source_nodes"] = sources;
-    matmul.op_type = "FusedMatMul";
-    matmul.domain = "kiln";
     matmul.inputs.push_back(bias);
-    matmul.outputs[0] = add.outputs[0];
-    graph.values[add.outputs[0]].producer = static_cast<int>(n);
-    dead[consumers[out][0]] = true;
+    absorb_consumer(graph, static_cast<int>(n), c, "FusedMatMul", dead);
     changed = true;
   }
-  if (changed) {
-    graph.opsets["kiln"] = 1;
-    compact(graph, dead);
-  }
+  if (changed) finish_fusion(graph, dead);
   return changed;
 }
 

@@ -1,0 +1,37 @@
+#include "passes/fusion_util.h"
+
+#include "ir/graph_edit.h"
+
+namespace kiln {
+
+int sole_consumer(const Graph& graph, const std::vector<std::vector<int>>& consumers, int producer) {
+  const Node& node = graph.nodes[producer];
+  if (node.outputs.size() != 1 || node.outputs[0] == kNoValue) return -1;
+  const int out = node.outputs[0];
+  if (is_graph_output(graph, out) || consumers[out].size() != 1) return -1;
+  const Node& consumer = graph.nodes[consumers[out][0]];
+  if (!consumer.domain.empty() || consumer.outputs.size() != 1 || consumer.outputs[0] == kNoValue) return -1;
+  return consumers[out][0];
+}
+
+void absorb_consumer(Graph& graph, int producer, int consumer, const std::string& fused_op_type,
+                     std::vector<bool>& dead) {
+  Node& node = graph.nodes[producer];
+  const Node& absorbed = graph.nodes[consumer];
+  Attribute sources;
+  sources.kind = Attribute::Kind::kStrings;
+  sources.strings = {node.name, absorbed.name};
+  node.attributes["source_nodes"] = sources;
+  node.op_type = fused_op_type;
+  node.domain = "kiln";
+  node.outputs[0] = absorbed.outputs[0];
+  graph.values[absorbed.outputs[0]].producer = producer;
+  dead[consumer] = true;
+}
+
+void finish_fusion(Graph& graph, const std::vector<bool>& dead) {
+  graph.opsets["kiln"] = 1;
+  compact(graph, dead);
+}
+
+}  // namespace kiln
