@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,8 @@ struct LayerInfo {
 class ExecutionContext;
 class EngineImpl;
 class ActivationArena;
+struct ShapeRecord;
+class ShapeRecords;
 
 class Engine {
  public:
@@ -62,9 +65,22 @@ class Engine {
 
   std::unique_ptr<ExecutionContext> create_context() const;
 
+  // Memory planning for concrete input shapes, as the build does it: one inference on
+  // zero-valued inputs of `shapes` (inputs not named keep their static shape) under
+  // optimization profile `profile`; returns the activation arena's size in bytes. Fails
+  // like run() when the plan exceeds the engine's workspace limit, naming what it needs.
+  Result<int64_t> plan_activation_memory(const std::map<std::string, Shape>& shapes, int profile = 0) const;
+  // What the build planned for each profile's opt shapes (or the static input shapes when
+  // there are no profiles); -1 where it was not planned (loaded plans, dynamic shapes).
+  const std::vector<int64_t>& planned_activation_bytes() const { return planned_activation_bytes_; }
+
  private:
   explicit Engine(std::unique_ptr<EngineImpl> impl);
+  // The build's memory step: plans every profile's opt shapes, and checks the max shapes
+  // against the workspace limit.
+  Status plan_memory_at_build();
   std::shared_ptr<const EngineImpl> impl_;
+  std::vector<int64_t> planned_activation_bytes_;
   friend class ExecutionContext;
 };
 
@@ -88,6 +104,10 @@ class ExecutionContext {
   // it has run; planned after the first run of each shape).
   int64_t activation_bytes() const;
   const std::vector<double>& last_layer_times_ms() const { return layer_times_ms_; }
+  // Input-shape signatures whose first run was recorded for replay: later runs with those
+  // shapes skip shape inference. Models whose shapes depend on computed values (NonZero)
+  // record none and infer on every run.
+  size_t recorded_shape_count() const;
 
  private:
   friend class Engine;
@@ -98,8 +118,17 @@ class ExecutionContext {
   std::vector<double> layer_times_ms_;
   std::vector<Tensor> inputs_;   // per model input
   std::vector<Tensor> outputs_;  // per model output
-  std::vector<Tensor> values_;   // per graph value, during run()
+  std::vector<Tensor> values_;   // per graph value; constants stay bound between runs
   std::unique_ptr<ActivationArena> arena_;
+  std::unique_ptr<ShapeRecords> records_;  // per input-shape signature, what its first run learned
+  // Reused by every node of every run, so a run allocates none of them.
+  std::vector<Tensor> scratch_;
+  std::vector<DType> expected_dtypes_;
+
+  // Before node `pos` runs: its output tensors, from `replay` when given, otherwise by
+  // shape inference, noted into `learning`.
+  Status prepare_outputs(size_t pos, const ShapeRecord* replay, ShapeRecord* learning);
+  void record_outputs(size_t pos, const std::vector<const void*>& allocated, ShapeRecord& learning);
 };
 
 }  // namespace kiln

@@ -45,6 +45,26 @@ void compute_lifetimes(EngineImpl& e) {
   }
 }
 
+// Constants are shape-derived; Shape and Size outputs are; any other node's outputs are
+// when all its inputs are, except for ops whose values are random.
+void mark_shape_derived(EngineImpl& e) {
+  static const std::set<std::string> kRandom = {"RandomNormal", "RandomNormalLike", "RandomUniform",
+                                                "RandomUniformLike", "Multinomial", "Bernoulli"};
+  e.shape_derived.assign(e.graph.values.size(), false);
+  for (size_t v = 0; v < e.graph.values.size(); ++v) e.shape_derived[v] = e.graph.values[v].is_constant();
+  for (int n : e.schedule) {
+    const Node& node = e.graph.nodes[n];
+    bool derived = node.domain.empty() && (node.op_type == "Shape" || node.op_type == "Size");
+    if (!derived && !node.inputs.empty() && !kRandom.count(node.op_type)) {
+      derived = true;
+      for (int in : node.inputs) derived = derived && (in == kNoValue || e.shape_derived[in]);
+    }
+    for (int out : node.outputs) {
+      if (out != kNoValue) e.shape_derived[out] = derived;
+    }
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<EngineImpl>> build_engine(Graph graph, const Backend& backend,
@@ -58,6 +78,7 @@ Result<std::unique_ptr<EngineImpl>> build_engine(Graph graph, const Backend& bac
   e->schedule = std::move(schedule).value();
   KILN_RETURN_IF_ERROR(check_supported(e->graph, backend).with_context(where));
   compute_lifetimes(*e);
+  mark_shape_derived(*e);
   Result<GraphKernels> kernels = create_kernels(e->graph, backend);
   if (!kernels.is_ok()) return kernels.status().with_context(where);
   e->kernels = std::move(kernels).value();

@@ -21,6 +21,10 @@ class EngineImpl {
   // kKeepAlive for graph outputs and constants.
   std::vector<int> last_use;
   std::vector<bool> consumed;                      // per value: read by a node or a graph output
+  // Per value: a function of the input shapes alone (constants, Shape and Size outputs,
+  // and what is computed only from those), so the same for every run with the same input
+  // shapes. Shape inference that reads such values can be recorded once per shape.
+  std::vector<bool> shape_derived;
   std::vector<TensorDesc> inputs;
   std::vector<TensorDesc> outputs;
   BuildOptions options;  // as built; saved into plans

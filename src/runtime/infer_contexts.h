@@ -66,9 +66,13 @@ class StaticInferContext : public InferContextBase {
 
 class RuntimeInferContext : public InferContextBase {
  public:
+  // `shape_derived`, when given, tells which values are functions of the input shapes
+  // alone: reading any other input's value makes the output shapes depend on data
+  // (reads_runtime_values()).
   RuntimeInferContext(const Node& node, int64_t opset, const std::vector<bool>& consumed,
-                      const std::vector<Tensor>& values)
-      : InferContextBase(node, opset, consumed), values_(values), shapes_(node.inputs.size()) {
+                      const std::vector<Tensor>& values, const std::vector<bool>* shape_derived = nullptr)
+      : InferContextBase(node, opset, consumed), values_(values), shape_derived_(shape_derived),
+        shapes_(node.inputs.size()) {
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       if (node.inputs[i] != kNoValue) shapes_[i] = to_sym_shape(values[node.inputs[i]].shape());
     }
@@ -78,11 +82,18 @@ class RuntimeInferContext : public InferContextBase {
   }
   const SymShape* input_shape(size_t i) const override { return has_input(i) ? &shapes_[i] : nullptr; }
   const Tensor* input_value(size_t i) const override {
-    return has_input(i) ? &values_[node_.inputs[i]] : nullptr;
+    if (!has_input(i)) return nullptr;
+    if (shape_derived_ && !(*shape_derived_)[node_.inputs[i]]) reads_runtime_values_ = true;
+    return &values_[node_.inputs[i]];
   }
+  // Whether infer() looked at the value of an input that depends on input data, so the
+  // output shapes may differ between runs with the same input shapes.
+  bool reads_runtime_values() const { return reads_runtime_values_; }
 
  private:
   const std::vector<Tensor>& values_;
+  const std::vector<bool>* shape_derived_;
+  mutable bool reads_runtime_values_ = false;
   std::vector<SymShape> shapes_;
 };
 

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -301,6 +302,15 @@ TEST_P(ModelTest, AllCasesOnOneContext) {
   for (size_t i : order) {
     EXPECT_TRUE(run_and_compare(*m.engine, *ctx, cases[i], m.classifier, "one context, all cases", cmp));
   }
+  // The second pass over the cases replayed each shape's record (no shape inference):
+  // every distinct input-shape signature was recorded once, none left to infer per run.
+  std::set<std::vector<Shape>> signatures;
+  for (const CaseData& c : cases) {
+    std::vector<Shape> shapes;
+    for (const TensorDesc& d : m.engine->inputs()) shapes.push_back(c.inputs.at(d.name).shape());
+    signatures.insert(shapes);
+  }
+  EXPECT_EQ(ctx->recorded_shape_count(), signatures.size()) << model;
   std::cout << "[ model ] " << model << ": max abs diff vs onnxruntime over " << cases.size()
             << " cases = " << cmp.max_abs_diff << " (tolerance " << 1e-4 * std::max(1.0, cmp.max_abs_expected)
             << ", max |expected| " << cmp.max_abs_expected << "); argmax rows compared " << cmp.rows

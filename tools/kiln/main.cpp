@@ -70,6 +70,14 @@ Result<std::shared_ptr<Engine>> make_engine(const Options& options, const BuildO
   const double ms = ms_since(start);
   log_info("Engine built from " + options.onnx + " (" + std::to_string((*built)->num_nodes()) + " nodes)");
   log_info("Engine built in " + ms_text(ms) + " ms");
+  const std::vector<int64_t>& planned = (*built)->planned_activation_bytes();
+  for (size_t p = 0; p < planned.size(); ++p) {
+    if (planned[p] < 0) continue;
+    const std::string which = planned.size() > 1 || !build.profiles.empty()
+                                  ? "profile " + std::to_string(p) + " at its opt shapes"
+                                  : "the input shapes";
+    log_info("Activation memory planned for " + which + ": " + size_text(static_cast<uintmax_t>(planned[p])));
+  }
   if (!options.save_engine.empty()) {
     const auto save_start = std::chrono::steady_clock::now();
     KILN_RETURN_IF_ERROR((*built)->save_plan(options.save_engine));
