@@ -13,15 +13,6 @@ namespace {
 
 std::string dims_text(const Shape& s) { return s.empty() ? "scalar" : shape_to_string(s); }
 
-// parse_shapes() speaks of "--shapes"; the same syntax here belongs to another flag.
-Result<std::map<std::string, Shape>> parse_shape_flag(const std::string& flag, const std::string& text) {
-  Result<std::map<std::string, Shape>> shapes = parse_shapes({text});
-  if (shapes.is_ok()) return shapes;
-  std::string message = shapes.status().message();
-  if (message.rfind("--shapes", 0) == 0) message = flag + message.substr(8);
-  return Status(shapes.status().code(), message);
-}
-
 std::vector<std::string> split_commas(const std::vector<std::string>& args) {
   std::vector<std::string> items;
   for (const std::string& arg : args) {
@@ -126,7 +117,7 @@ Result<std::vector<ShapeProfile>> parse_profiles(const Options& o) {
     for (int f = 0; f < 3; ++f) {
       given[f] = i < flags[f]->size();
       if (given[f]) {
-        KILN_ASSIGN_OR_RETURN(sets[f], parse_shape_flag(kShapeFlags[f], (*flags[f])[i]));
+        KILN_ASSIGN_OR_RETURN(sets[f], parse_shapes({(*flags[f])[i]}, kShapeFlags[f]));
       }
     }
     ShapeProfile p;

@@ -138,12 +138,12 @@ Result<Shape> parse_dims(const std::string& text) {
   return shape;
 }
 
-Result<std::map<std::string, Shape>> parse_shapes(const std::vector<std::string>& args) {
-  KILN_ASSIGN_OR_RETURN(auto items, named_items("--shapes", args, "name:dims (e.g. input:1x3x224x224)"));
+Result<std::map<std::string, Shape>> parse_shapes(const std::vector<std::string>& args, const std::string& flag) {
+  KILN_ASSIGN_OR_RETURN(auto items, named_items(flag, args, "name:dims (e.g. input:1x3x224x224)"));
   std::map<std::string, Shape> out;
   for (const NamedItem& n : items) {
     Result<Shape> s = parse_dims(n.value);
-    if (!s.is_ok()) return s.status().with_context("--shapes: input '" + n.name + "'");
+    if (!s.is_ok()) return s.status().with_context(flag + ": input '" + n.name + "'");
     out[n.name] = std::move(s).value();
   }
   return out;

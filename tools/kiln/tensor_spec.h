@@ -18,7 +18,9 @@ namespace kiln::cli {
 Result<Shape> parse_dims(const std::string& text);
 
 // --shapes: name -> run shape.
-Result<std::map<std::string, Shape>> parse_shapes(const std::vector<std::string>& args);
+// `flag` names the flag in errors: --shapes, or --minShapes/--optShapes/--maxShapes.
+Result<std::map<std::string, Shape>> parse_shapes(const std::vector<std::string>& args,
+                                                  const std::string& flag = "--shapes");
 
 // --loadInputs: name -> .npy path.
 Result<std::map<std::string, std::string>> parse_load_inputs(const std::vector<std::string>& args);
