@@ -37,6 +37,15 @@ struct LayerInfo {
   std::string implementation;             // the kernel chosen
 };
 
+// Constant weights the engine's kernels hold rearranged into the layouts their compute
+// library prefers (oneDNN's blocked formats). Kernels pack at the first run of a shape
+// that needs a layout they lack; a plan carries what was packed when it was saved.
+struct PackedWeightStats {
+  int64_t count = 0;      // packed copies held (one per weight and layout)
+  int64_t bytes = 0;
+  int64_t from_plan = 0;  // of those, loaded with the plan rather than packed here
+};
+
 class ExecutionContext;
 class EngineImpl;
 class ActivationArena;
@@ -53,7 +62,9 @@ class Engine {
   static Result<std::shared_ptr<Engine>> build_from_onnx(const std::string& path, const BuildOptions& options);
   // The runtime phase without the ONNX file: a plan written by save_plan().
   static Result<std::shared_ptr<Engine>> from_plan_file(const std::string& path);
-  // Writes the optimized graph, weights and build options as a plan file, atomically.
+  // Writes the optimized graph, weights and build options as a plan file, atomically,
+  // with the weights the kernels have packed so far (a build packs for every profile's
+  // opt shapes); those also make the plan require the CPU features they were packed for.
   Status save_plan(const std::string& path) const;
   ~Engine();
 
@@ -62,6 +73,7 @@ class Engine {
   size_t num_nodes() const;           // after the build's optimizations
   const BuildOptions& build_options() const;
   std::vector<LayerInfo> layer_info() const;  // in execution order
+  PackedWeightStats packed_weight_stats() const;
 
   std::unique_ptr<ExecutionContext> create_context() const;
 

@@ -23,7 +23,8 @@ Status check_supported(const Graph& graph, const Backend& backend) {
   return unsupported(msg);
 }
 
-Result<GraphKernels> create_kernels(const Graph& graph, const Backend& backend) {
+Result<GraphKernels> create_kernels(const Graph& graph, const Backend& backend,
+                                    const std::vector<std::vector<PackedWeight>>& packed) {
   GraphKernels kernels(graph.nodes.size());
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     const Node& node = graph.nodes[n];
@@ -31,6 +32,7 @@ Result<GraphKernels> create_kernels(const Graph& graph, const Backend& backend) 
     const OpRegistration* reg = backend.find_kernel(node.domain, node.op_type, opset);
     if (!reg || !reg->factory) return unsupported(node.describe() + ": no kernel on the " + backend.name() + " backend");
     KernelInit init{node, opset, {}, {}};
+    if (n < packed.size()) init.packed_weights = packed[n];
     for (int in : node.inputs) {
       const Value* v = in == kNoValue ? nullptr : &graph.values[in];
       init.constant_inputs.push_back(v && v->is_constant() ? &v->constant : nullptr);

@@ -16,7 +16,10 @@ using GraphKernels = std::vector<std::unique_ptr<OpKernel>>;  // indexed like gr
 
 // One error listing every node `backend` cannot run (name, op type, domain, opset).
 Status check_supported(const Graph& graph, const Backend& backend);
-Result<GraphKernels> create_kernels(const Graph& graph, const Backend& backend);
+// `packed` (indexed like graph.nodes, may be shorter) are weights a plan carries already
+// packed; each node's kernel gets its own (KernelInit::packed_weights).
+Result<GraphKernels> create_kernels(const Graph& graph, const Backend& backend,
+                                    const std::vector<std::vector<PackedWeight>>& packed = {});
 // Per value: whether a node reads it or it is a graph output.
 std::vector<bool> consumed_values(const Graph& graph);
 // Static shape inference in `schedule` order; values keep the model's declared type where

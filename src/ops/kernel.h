@@ -20,6 +20,7 @@
 #include "ir/graph.h"
 #include "kiln/status.h"
 #include "kiln/tensor.h"
+#include "ops/packed_weight.h"
 
 namespace kiln {
 
@@ -64,6 +65,9 @@ class OpKernel {
   virtual Status run(RunContext& ctx) const = 0;
   // Names the implementation for layer info ("onednn", "cpu"), as trtexec names tactics.
   virtual const char* implementation() const { return "cpu"; }
+  // The constant weights this kernel holds in a packed layout so far (one per layout its
+  // primitives asked for), for the plan writer. Safe to call while other threads run.
+  virtual std::vector<PackedWeight> packed_weights() const { return {}; }
 };
 
 // What a kernel factory sees: the node, the model's opset for the node's domain, and
@@ -73,6 +77,9 @@ struct KernelInit {
   int64_t opset;
   std::vector<const Tensor*> constant_inputs;  // per input; null when not constant
   std::vector<const TypeInfo*> input_types;    // per input; null for omitted inputs
+  // Weights a plan carries already packed for this node (empty when building from ONNX):
+  // the kernel uses them instead of packing when a primitive asks for their layout.
+  std::vector<PackedWeight> packed_weights = {};
 
   const Tensor* constant_input(size_t i) const {
     return i < constant_inputs.size() ? constant_inputs[i] : nullptr;

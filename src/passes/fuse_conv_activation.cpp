@@ -1,6 +1,7 @@
 // Conv followed by Relu or Clip (ReLU6 in MobileNet) becomes one kiln::FusedConv whose
 // activation runs as a oneDNN post-op while the output is still in cache, instead of a
-// second pass over the whole activation.
+// second pass over the whole activation. A FusedConv that already adds a residual (ResNet's
+// Conv -> Add -> Relu) takes the activation too, applied after the sum.
 #include "ir/graph_edit.h"
 #include "passes/fusion_util.h"
 #include "passes/pass.h"
@@ -32,7 +33,9 @@ Result<bool> fuse_conv_activation(Graph& graph, PassContext&) {
   bool changed = false;
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     Node& conv = graph.nodes[n];
-    if (conv.op_type != "Conv" || !conv.domain.empty()) continue;
+    // A FusedConv from fuse_conv_add (Conv + residual Add) takes the activation after its sum.
+    const bool fused_add = conv.op_type == "FusedConv" && conv.domain == "kiln" && !conv.find_attribute("activation");
+    if (!fused_add && (conv.op_type != "Conv" || !conv.domain.empty())) continue;
     const int c = sole_consumer(graph, consumers, static_cast<int>(n));
     if (c < 0 || graph.values[conv.outputs[0]].type.dtype != DType::kFloat32) continue;
     const Node& act = graph.nodes[c];

@@ -14,14 +14,20 @@ int sole_consumer(const Graph& graph, const std::vector<std::vector<int>>& consu
   return consumers[out][0];
 }
 
+void record_source_nodes(Node& node, const Node& absorbed) {
+  Attribute& sources = node.attributes["source_nodes"];
+  if (sources.kind != Attribute::Kind::kStrings) {
+    sources.kind = Attribute::Kind::kStrings;
+    sources.strings = {node.name};
+  }
+  sources.strings.push_back(absorbed.name);
+}
+
 void absorb_consumer(Graph& graph, int producer, int consumer, const std::string& fused_op_type,
                      std::vector<bool>& dead) {
   Node& node = graph.nodes[producer];
   const Node& absorbed = graph.nodes[consumer];
-  Attribute sources;
-  sources.kind = Attribute::Kind::kStrings;
-  sources.strings = {node.name, absorbed.name};
-  node.attributes["source_nodes"] = sources;
+  record_source_nodes(node, absorbed);
   node.op_type = fused_op_type;
   node.domain = "kiln";
   node.outputs[0] = absorbed.outputs[0];

@@ -13,6 +13,10 @@ namespace kiln {
 // and is not a graph output; -1 otherwise.
 int sole_consumer(const Graph& graph, const std::vector<std::vector<int>>& consumers, int producer);
 
+// Adds `absorbed`'s ONNX node name to `node`'s source_nodes (layer info), starting the
+// list with `node`'s own name; a node that absorbs several keeps them all.
+void record_source_nodes(Node& node, const Node& absorbed);
+
 // Turns node `producer` into kiln::`fused_op_type`, takes over `consumer`'s output, records
 // both ONNX node names for layer info, and marks `consumer` dead.
 void absorb_consumer(Graph& graph, int producer, int consumer, const std::string& fused_op_type,

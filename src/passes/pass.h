@@ -24,8 +24,18 @@ Result<bool> remove_identities(Graph& graph, PassContext& ctx);
 Result<bool> fold_shape_queries(Graph& graph, PassContext& ctx);
 Result<bool> eliminate_common_subexpressions(Graph& graph, PassContext& ctx);
 Result<bool> eliminate_dead_code(Graph& graph, PassContext& ctx);
+Result<bool> fold_conv_batchnorm(Graph& graph, PassContext& ctx);
+Result<bool> fuse_conv_add(Graph& graph, PassContext& ctx);
 Result<bool> fuse_conv_activation(Graph& graph, PassContext& ctx);
+Result<bool> convert_convs_to_channels_last(Graph& graph, PassContext& ctx);
+Result<bool> write_residual_in_place(Graph& graph, PassContext& ctx);
 Result<bool> fuse_matmul_bias(Graph& graph, PassContext& ctx);
+Result<bool> fuse_attention(Graph& graph, PassContext& ctx);
+Result<bool> fuse_gelu(Graph& graph, PassContext& ctx);
+Result<bool> fuse_layer_norm(Graph& graph, PassContext& ctx);
+Result<bool> fuse_skip_layer_norm(Graph& graph, PassContext& ctx);
+Result<bool> fuse_matmul_activation(Graph& graph, PassContext& ctx);
+Result<bool> fuse_elementwise_chains(Graph& graph, PassContext& ctx);
 
 // Static types for every value (creates the backend's kernels to run their infer()).
 Status annotate_types(Graph& graph, const Backend& backend);

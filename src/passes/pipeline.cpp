@@ -26,8 +26,30 @@ const GraphPass kPipeline[] = {
     // Exports repeat identical subgraphs per layer; merge them once they are canonical.
     {"common_subexpression_elimination", eliminate_common_subexpressions},
     // Fusions run on the cleaned graph, so a producer's only reader is visible.
+    // First fusion: it takes whole MatMul-Softmax-MatMul chains before the MatMul
+    // fusions look at their pieces.
+    {"fuse_attention", fuse_attention},
+    // Before the conv fusions: a BN between Conv and its Add/Relu would hide them.
+    {"fold_conv_batchnorm", fold_conv_batchnorm},
+    // Before fuse_conv_activation, so Conv -> Add -> Relu ends as one FusedConv (sum, then relu).
+    {"fuse_conv_add", fuse_conv_add},
     {"fuse_conv_activation", fuse_conv_activation},
+    // Collapse the exported GELU and LayerNorm chains before the GEMM fusions look for
+    // a GEMM's only reader (a Gelu node, not the first of its eight).
+    {"fuse_gelu", fuse_gelu},
+    {"fuse_layer_norm", fuse_layer_norm},
     {"fuse_matmul_bias", fuse_matmul_bias},
+    // After fuse_layer_norm (needs the norm node) and fuse_matmul_bias, so an Add of a
+    // constant bias goes into the GEMM rather than being taken as the skip input.
+    {"fuse_skip_layer_norm", fuse_skip_layer_norm},
+    // After fuse_matmul_bias (the bias is added before the activation) and fuse_gelu.
+    {"fuse_matmul_activation", fuse_matmul_activation},
+    // After every fusion into GEMMs, convs and norms: it takes what elementwise work they left.
+    {"fuse_elementwise_chains", fuse_elementwise_chains},
+    // After every fusion: the fused convs then read and write NHWC, which no pattern above expects.
+    {"convert_convs_to_channels_last", convert_convs_to_channels_last},
+    // After every rewrite that could add a reader of a residual (the reorders above).
+    {"write_residual_in_place", write_residual_in_place},
     // Last: removes whatever the rewrites above left unread.
     {"dead_code_elimination", eliminate_dead_code},
 };

@@ -11,9 +11,9 @@ struct KnownFeature {
 // __builtin_cpu_supports takes only string literals, hence one entry per feature.
 #define KILN_FEATURE(name) {name, [] { return __builtin_cpu_supports(name) != 0; }}
 constexpr KnownFeature kKnownFeatures[] = {
-    KILN_FEATURE("avx"),      KILN_FEATURE("avx2"),     KILN_FEATURE("fma"),      KILN_FEATURE("f16c"),
-    KILN_FEATURE("bmi"),      KILN_FEATURE("bmi2"),     KILN_FEATURE("avx512f"),  KILN_FEATURE("avx512bw"),
-    KILN_FEATURE("avx512vl"), KILN_FEATURE("avx512dq"), KILN_FEATURE("avx512cd"),
+    KILN_FEATURE("sse4.1"),   KILN_FEATURE("avx"),      KILN_FEATURE("avx2"),     KILN_FEATURE("fma"),
+    KILN_FEATURE("f16c"),     KILN_FEATURE("bmi"),      KILN_FEATURE("bmi2"),     KILN_FEATURE("avx512f"),
+    KILN_FEATURE("avx512bw"), KILN_FEATURE("avx512vl"), KILN_FEATURE("avx512dq"), KILN_FEATURE("avx512cd"),
 };
 #undef KILN_FEATURE
 

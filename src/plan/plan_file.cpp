@@ -110,7 +110,7 @@ Result<std::string> serialize_metadata(const planpb::PlanMetadata& meta) {
 }
 
 Status write_plan(const std::string& path, const Graph& graph, const BuildOptions& options,
-                  const PlanWriteOptions& write_options) {
+                  const PlanWriteOptions& write_options, const PlanPackedWeights& packed) {
   planpb::PlanMetadata meta;
   meta.set_kiln_version(KILN_VERSION);
   for (const std::string& f : write_options.cpu_features) meta.add_required_cpu_features(f);
@@ -118,6 +118,8 @@ Status write_plan(const std::string& path, const Graph& graph, const BuildOption
   build_options_to_proto(options, meta.mutable_build_options());
   WeightsLayout weights;
   KILN_RETURN_IF_ERROR(graph_to_proto(graph, weights, meta.mutable_graph()));
+  KILN_RETURN_IF_ERROR(packed_weights_to_proto(packed.per_node, weights, meta.mutable_packed_weights()));
+  if (!meta.packed_weights().empty()) meta.set_packed_weights_format(packed.format);
   KILN_ASSIGN_OR_RETURN(std::string metadata, serialize_metadata(meta));
 
   PlanHeader header;
@@ -262,15 +264,32 @@ Result<PlanContents> read_plan(const std::string& path) {
   KILN_ASSIGN_OR_RETURN(plan.graph, graph_from_proto(meta.graph(), weights, where));
   plan.graph.source_path = path;
   KILN_ASSIGN_OR_RETURN(plan.options, build_options_from_proto(meta.build_options(), where));
+  plan.packed_weights.format = meta.packed_weights_format();
+  KILN_ASSIGN_OR_RETURN(plan.packed_weights.per_node,
+                        packed_weights_from_proto(meta.packed_weights(), plan.graph, weights, where));
   return plan;
 }
 
 }  // namespace
 
+size_t PlanPackedWeights::count() const {
+  size_t n = 0;
+  for (const auto& node : per_node) n += node.size();
+  return n;
+}
+
+uint64_t PlanPackedWeights::bytes() const {
+  uint64_t n = 0;
+  for (const auto& node : per_node) {
+    for (const PackedWeight& w : node) n += w.data.nbytes();
+  }
+  return n;
+}
+
 Status write_plan_file(const std::string& path, const Graph& graph, const BuildOptions& options,
-                       const PlanWriteOptions& write_options) {
+                       const PlanWriteOptions& write_options, const PlanPackedWeights& packed) {
   try {
-    return write_plan(path, graph, options, write_options).with_context("cannot write " + describe(path));
+    return write_plan(path, graph, options, write_options, packed).with_context("cannot write " + describe(path));
   } catch (const std::bad_alloc&) {
     return resource_exhausted("cannot write " + describe(path) + ": out of memory");
   }

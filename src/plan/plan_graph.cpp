@@ -257,6 +257,55 @@ Result<Graph> graph_from_proto(const planpb::Graph& p, const WeightsView& w, con
   return g;
 }
 
+Status packed_weights_to_proto(const std::vector<std::vector<PackedWeight>>& per_node, WeightsLayout& weights,
+                               google::protobuf::RepeatedPtrField<planpb::PackedWeight>* out) {
+  for (size_t n = 0; n < per_node.size(); ++n) {
+    for (const PackedWeight& w : per_node[n]) {
+      if (w.layout.empty() || !w.data.defined()) continue;
+      planpb::PackedWeight* p = out->Add();
+      p->set_node(static_cast<int32_t>(n));
+      p->set_input(static_cast<int32_t>(w.input));
+      p->set_layout(w.layout);
+      KILN_RETURN_IF_ERROR(weights.add(w.data, "packed weights of node " + std::to_string(n), p->mutable_data()));
+    }
+  }
+  return Status::ok();
+}
+
+Result<std::vector<std::vector<PackedWeight>>> packed_weights_from_proto(
+    const google::protobuf::RepeatedPtrField<planpb::PackedWeight>& proto, const Graph& graph,
+    const WeightsView& weights, const std::string& where) {
+  std::vector<std::vector<PackedWeight>> per_node;
+  if (proto.empty()) return per_node;
+  per_node.resize(graph.nodes.size());
+  for (int i = 0; i < proto.size(); ++i) {
+    const planpb::PackedWeight& p = proto.Get(i);
+    const std::string what = where + ": packed weight " + std::to_string(i);
+    if (p.node() < 0 || static_cast<size_t>(p.node()) >= graph.nodes.size()) {
+      return invalid_model(what + ": node " + std::to_string(p.node()) + " does not exist (the graph has " +
+                           std::to_string(graph.nodes.size()) + " nodes)");
+    }
+    const Node& node = graph.nodes[p.node()];
+    if (p.input() < 0 || static_cast<size_t>(p.input()) >= node.inputs.size() ||
+        node.inputs[p.input()] == kNoValue || !graph.values[node.inputs[p.input()]].is_constant()) {
+      return invalid_model(what + ": " + node.describe() + " has no constant input " + std::to_string(p.input()));
+    }
+    if (p.layout().empty()) return invalid_model(what + ": no layout");
+    KILN_ASSIGN_OR_RETURN(Tensor data, tensor_from_proto(p.data(), weights, what));
+    if (data.dtype() != DType::kUInt8 || data.rank() != 1) {
+      return invalid_model(what + ": the packed bytes are recorded as " + dtype_name(data.dtype()) + " " +
+                           shape_to_string(data.shape()) + ", expected uint8 [n]");
+    }
+    PackedWeight w;
+    w.input = static_cast<size_t>(p.input());
+    w.layout = p.layout();
+    w.data = std::move(data);
+    w.from_plan = true;
+    per_node[p.node()].push_back(std::move(w));
+  }
+  return per_node;
+}
+
 Result<BuildOptions> build_options_from_proto(const planpb::BuildOptions& p, const std::string& where) {
   BuildOptions o;
   for (int i = 0; i < p.profiles_size(); ++i) {

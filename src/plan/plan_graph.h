@@ -16,6 +16,7 @@
 #include "ir/graph.h"
 #include "kiln/build_options.h"
 #include "kiln/status.h"
+#include "ops/packed_weight.h"
 #include "plan/plan.pb.h"
 
 namespace kiln {
@@ -41,6 +42,9 @@ class WeightsLayout {
 };
 
 Status graph_to_proto(const Graph& graph, WeightsLayout& weights, planpb::Graph* out);
+// `per_node` is indexed like the graph's nodes; blobs go into `weights` after the graph's.
+Status packed_weights_to_proto(const std::vector<std::vector<PackedWeight>>& per_node, WeightsLayout& weights,
+                               google::protobuf::RepeatedPtrField<planpb::PackedWeight>* out);
 void build_options_to_proto(const BuildOptions& options, planpb::BuildOptions* out);
 
 // The mapped weights section; tensors made from it hold `keep_alive`.
@@ -53,5 +57,11 @@ struct WeightsView {
 // `where` prefixes messages ("plan file 'x.plan'").
 Result<Graph> graph_from_proto(const planpb::Graph& proto, const WeightsView& weights, const std::string& where);
 Result<BuildOptions> build_options_from_proto(const planpb::BuildOptions& proto, const std::string& where);
+// Per node of `graph` (the plan's, already read); each entry must name a constant input
+// of an existing node and bytes inside the weights section. Layout keys are not
+// interpreted here: only the backend that made them does.
+Result<std::vector<std::vector<PackedWeight>>> packed_weights_from_proto(
+    const google::protobuf::RepeatedPtrField<planpb::PackedWeight>& proto, const Graph& graph,
+    const WeightsView& weights, const std::string& where);
 
 }  // namespace kiln

@@ -1,5 +1,6 @@
 #include "kiln/engine.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "onnx/model_importer.h"
@@ -59,13 +60,42 @@ Result<std::shared_ptr<Engine>> Engine::build_from_onnx(const std::string& path,
 
 Result<std::shared_ptr<Engine>> Engine::from_plan_file(const std::string& path) {
   KILN_ASSIGN_OR_RETURN(PlanContents plan, read_plan_file(path));
+  // Layouts named by another library version may mean something else: those weights are
+  // packed again from the plain ones instead.
+  std::vector<std::vector<PackedWeight>> packed;
+  if (plan.packed_weights.format == cpu_backend().packed_weights_format()) {
+    packed = std::move(plan.packed_weights.per_node);
+  }
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<EngineImpl> impl,
-                        build_engine(std::move(plan.graph), cpu_backend(), plan.options));
+                        build_engine(std::move(plan.graph), cpu_backend(), plan.options, packed));
   return std::shared_ptr<Engine>(new Engine(std::move(impl)));
 }
 
 Status Engine::save_plan(const std::string& path) const {
-  return write_plan_file(path, impl_->graph, impl_->options);
+  const Backend& backend = cpu_backend();
+  PlanPackedWeights packed;
+  packed.format = backend.packed_weights_format();
+  for (const auto& kernel : impl_->kernels) packed.per_node.push_back(kernel->packed_weights());
+  PlanWriteOptions write_options;
+  if (packed.count() > 0) {
+    for (const std::string& f : backend.packed_weights_cpu_features()) {
+      std::vector<std::string>& features = write_options.cpu_features;
+      if (std::find(features.begin(), features.end(), f) == features.end()) features.push_back(f);
+    }
+  }
+  return write_plan_file(path, impl_->graph, impl_->options, write_options, packed);
+}
+
+PackedWeightStats Engine::packed_weight_stats() const {
+  PackedWeightStats stats;
+  for (const auto& kernel : impl_->kernels) {
+    for (const PackedWeight& w : kernel->packed_weights()) {
+      ++stats.count;
+      stats.bytes += static_cast<int64_t>(w.data.nbytes());
+      stats.from_plan += w.from_plan ? 1 : 0;
+    }
+  }
+  return stats;
 }
 
 const std::vector<TensorDesc>& Engine::inputs() const { return impl_->inputs; }

@@ -68,7 +68,8 @@ void mark_shape_derived(EngineImpl& e) {
 }  // namespace
 
 Result<std::unique_ptr<EngineImpl>> build_engine(Graph graph, const Backend& backend,
-                                                 const BuildOptions& options) {
+                                                 const BuildOptions& options,
+                                                 const std::vector<std::vector<PackedWeight>>& packed_weights) {
   auto e = std::make_unique<EngineImpl>();
   e->options = options;
   e->graph = std::move(graph);
@@ -79,7 +80,7 @@ Result<std::unique_ptr<EngineImpl>> build_engine(Graph graph, const Backend& bac
   KILN_RETURN_IF_ERROR(check_supported(e->graph, backend).with_context(where));
   compute_lifetimes(*e);
   mark_shape_derived(*e);
-  Result<GraphKernels> kernels = create_kernels(e->graph, backend);
+  Result<GraphKernels> kernels = create_kernels(e->graph, backend, packed_weights);
   if (!kernels.is_ok()) return kernels.status().with_context(where);
   e->kernels = std::move(kernels).value();
   KILN_RETURN_IF_ERROR(infer_static_types(e->graph, e->kernels, e->schedule).with_context(where));

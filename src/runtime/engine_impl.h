@@ -32,8 +32,10 @@ class EngineImpl {
   static constexpr int kKeepAlive = 1 << 30;
 };
 
-// Prepares an (already optimized) graph for execution on `backend`.
+// Prepares an (already optimized) graph for execution on `backend`. `packed_weights`
+// (per node, from a plan) seed the kernels' packed weights.
 Result<std::unique_ptr<EngineImpl>> build_engine(Graph graph, const Backend& backend,
-                                                 const BuildOptions& options = {});
+                                                 const BuildOptions& options = {},
+                                                 const std::vector<std::vector<PackedWeight>>& packed_weights = {});
 
 }  // namespace kiln

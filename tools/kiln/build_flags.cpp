@@ -176,6 +176,13 @@ Result<BuildOptions> parse_build_options(const Options& o) {
     if (build_flags) log_warning("build flags are ignored with --loadEngine: the plan keeps those it was built with");
     return BuildOptions();
   }
+  if (build.profiles.empty() && !o.shapes.empty()) {
+    // As trtexec: without profile flags, --shapes at build time is a profile with
+    // min = opt = max, so the plan is specialized (and its weights packed) for them.
+    using ShapeMap = std::map<std::string, Shape>;
+    KILN_ASSIGN_OR_RETURN(ShapeMap shapes, parse_shapes(o.shapes));
+    build.profiles.push_back(ShapeProfile{shapes, shapes, shapes});
+  }
   if (!build.profiles.empty() && o.profile >= static_cast<int>(build.profiles.size())) {
     return invalid_argument("--profile=" + std::to_string(o.profile) + ", but only " +
                             std::to_string(build.profiles.size()) + " profile(s) are given (indices from 0)");

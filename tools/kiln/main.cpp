@@ -66,7 +66,12 @@ Result<std::shared_ptr<Engine>> make_engine(const Options& options, const BuildO
     return loaded;
   }
   Result<std::shared_ptr<Engine>> built = Engine::build_from_onnx(options.onnx, build);
-  if (!built.is_ok()) return built.status().with_context("cannot load model '" + options.onnx + "'");
+  if (!built.is_ok()) {
+    const bool shapes_profile = options.min_shapes.empty() && options.opt_shapes.empty() &&
+                                options.max_shapes.empty() && !options.shapes.empty();
+    const std::string from_flag = shapes_profile ? " (--shapes is the build's profile 0: min = opt = max)" : "";
+    return built.status().with_context("cannot build model '" + options.onnx + "'" + from_flag);
+  }
   const double ms = ms_since(start);
   log_info("Engine built from " + options.onnx + " (" + std::to_string((*built)->num_nodes()) + " nodes)");
   log_info("Engine built in " + ms_text(ms) + " ms");

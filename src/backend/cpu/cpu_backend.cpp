@@ -1,4 +1,6 @@
 #include "backend/backend.h"
+#include "backend/cpu/conv_primitive.h"
+#include "backend/cpu/weight_packs.h"
 
 namespace kiln {
 namespace {
@@ -9,6 +11,11 @@ class CpuBackend : public Backend {
   const OpRegistration* find_kernel(const std::string& domain, const std::string& op_type,
                                     int64_t opset) const override {
     return OpRegistry::builtin().find(domain, op_type, opset);
+  }
+  bool prefers_channels_last_convolutions() const override { return cpu::convolutions_prefer_channels_last(); }
+  std::string packed_weights_format() const override { return cpu::packed_weights_format(); }
+  std::vector<std::string> packed_weights_cpu_features() const override {
+    return cpu::packed_weights_cpu_features();
   }
 };
 

@@ -7,8 +7,9 @@ using tag = dnnl::memory::format_tag;
 
 Result<std::shared_ptr<MatmulPrimitive>> MatmulPrimitive::create(const MatmulOperand& a, const MatmulOperand& b,
                                                                  const std::vector<int64_t>& c_dims,
-                                                                 const float* constant_b, float alpha,
-                                                                 const std::vector<int64_t>& bias_dims) {
+                                                                 const PackWeights& pack_b, float alpha,
+                                                                 const std::vector<int64_t>& bias_dims,
+                                                                 MatmulActivation activation) {
   auto p = std::make_shared<MatmulPrimitive>();
   Status s = guard_onednn("matmul", [&] {
     auto& engine = onednn_engine();
@@ -16,10 +17,18 @@ Result<std::shared_ptr<MatmulPrimitive>> MatmulPrimitive::create(const MatmulOpe
     p->plain_b_desc_ = strided_desc(b.dims, b.strides, dt::f32);
     p->c_desc_ = plain_desc(c_dims, dt::f32);
     // `any` for B lets oneDNN choose its blocked layout; B is then reordered into it,
-    // once for constant weights, per run otherwise.
+    // once per layout for constant weights, per run otherwise.
     dnnl::memory::desc b_any(dnnl::memory::dims(b.dims.begin(), b.dims.end()), dt::f32, tag::any);
     dnnl::primitive_attr attr = default_attr();
     if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
+    if (activation != MatmulActivation::kNone) {
+      const dnnl::algorithm alg = activation == MatmulActivation::kRelu      ? dnnl::algorithm::eltwise_relu
+                                  : activation == MatmulActivation::kGeluErf ? dnnl::algorithm::eltwise_gelu_erf
+                                                                             : dnnl::algorithm::eltwise_gelu_tanh;
+      dnnl::post_ops post;
+      post.append_eltwise(1.0f, alg, 0.0f, 0.0f);
+      attr.set_post_ops(post);
+    }
     p->has_bias_ = !bias_dims.empty();
     if (p->has_bias_) p->bias_desc_ = plain_desc(bias_dims, dt::f32);
     auto desc = p->has_bias_ ? dnnl::matmul::desc(p->a_desc_, b_any, p->bias_desc_, p->c_desc_)
@@ -29,11 +38,8 @@ Result<std::shared_ptr<MatmulPrimitive>> MatmulPrimitive::create(const MatmulOpe
     p->b_desc_ = pd.weights_desc();
     p->scratchpad_desc_ = pd.scratchpad_desc();
     p->reorder_b_ = p->b_desc_ != p->plain_b_desc_;
-    if (constant_b) {
-      dnnl::memory src(p->plain_b_desc_, engine, const_cast<float*>(constant_b));
-      p->packed_b_ = dnnl::memory(p->b_desc_, engine);
-      dnnl::reorder(src, p->packed_b_).execute(onednn_stream(), src, p->packed_b_);
-      onednn_stream().wait();
+    if (pack_b) {
+      p->packed_b_ = pack_b(p->b_desc_);
       p->b_packed_ = true;
     }
   });

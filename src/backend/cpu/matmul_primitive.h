@@ -1,14 +1,20 @@
 // A prepared oneDNN float32 matmul C = alpha * A x B (+ bias) for fixed shapes and strides.
-// When B is constant, it is reordered once into the layout oneDNN prefers for this shape
-// (format `any`); a fixed plain layout can drop oneDNN to a slow reference kernel.
+// When B is constant, it is taken packed in the layout oneDNN prefers for this shape
+// (format `any`) from the kernel's WeightPacks, which packs each layout once for all the
+// kernel's shapes; a fixed plain layout can drop oneDNN to a slow reference kernel.
 #pragma once
 
 #include <memory>
 #include <vector>
 
 #include "backend/cpu/onednn.h"
+#include "backend/cpu/weight_packs.h"
 
 namespace kiln::cpu {
+
+// An elementwise function oneDNN applies to C while the tile is still in registers (a
+// post-op), fused from the activation node after a GEMM.
+enum class MatmulActivation { kNone, kRelu, kGeluErf, kGeluTanh };
 
 struct MatmulOperand {
   std::vector<int64_t> dims;     // same rank for A, B and C; 1 where broadcast
@@ -17,12 +23,14 @@ struct MatmulOperand {
 
 class MatmulPrimitive {
  public:
-  // `constant_b` (may be null) is B's data when B is a model constant: it is packed now.
+  // `pack_b` (may be null) gives B packed when B is a model constant: it is asked now.
   // `bias_dims` non-empty adds a bias of that shape (broadcast like C, e.g. 1x..xN).
+  // `activation` is applied last: C = act(alpha * A x B + bias).
   static Result<std::shared_ptr<MatmulPrimitive>> create(const MatmulOperand& a, const MatmulOperand& b,
                                                          const std::vector<int64_t>& c_dims,
-                                                         const float* constant_b, float alpha,
-                                                         const std::vector<int64_t>& bias_dims = {});
+                                                         const PackWeights& pack_b, float alpha,
+                                                         const std::vector<int64_t>& bias_dims = {},
+                                                         MatmulActivation activation = MatmulActivation::kNone);
   // `b` is ignored when B was packed at creation.
   Status execute(const float* a, const float* b, float* c, const float* bias = nullptr) const;
 

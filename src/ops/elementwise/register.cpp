@@ -1,5 +1,6 @@
 // The elementwise family's registration table. An op gets a second entry at the opset
 // where its semantics changed; the factory reads init.opset to pick the behaviour.
+#include "ops/elementwise/chain.h"
 #include "ops/elementwise/factories.h"
 #include "ops/registry.h"
 
@@ -45,6 +46,7 @@ std::span<const OpRegistration> elementwise_ops() {
       {"", "Softplus", 1, make_softplus},
       {"", "Softsign", 1, make_softsign},
       {"", "Gelu", 20, make_gelu},
+      {"kiln", "Gelu", 1, make_gelu},  // Gelu-20 for older graphs, made by fuse_gelu
       {"", "Mish", 18, make_mish},
       {"", "ThresholdedRelu", 10, make_thresholded_relu},
       {"", "PRelu", 1, make_prelu},
@@ -96,6 +98,8 @@ std::span<const OpRegistration> elementwise_ops() {
       {"", "Min", 1, make_min},
       {"", "Sum", 1, make_sum},
       {"", "Mean", 1, make_mean},
+      // Runs of the ops above as one node, made by fuse_elementwise_chains.
+      {"kiln", "ElementwiseChain", 1, make_elementwise_chain},
   };
   return kOps;
 }

@@ -15,6 +15,10 @@ Result<ConvAttributes> ConvAttributes::parse(const Node& node) {
   KILN_ASSIGN_OR_RETURN(a.activation, attr_string(node, "activation", ""));
   KILN_ASSIGN_OR_RETURN(a.clip_min, attr_float(node, "clip_min", 0.0f));
   KILN_ASSIGN_OR_RETURN(a.clip_max, attr_float(node, "clip_max", 0.0f));
+  KILN_ASSIGN_OR_RETURN(int64_t channels_last, attr_int(node, "channels_last", 0));
+  a.channels_last = channels_last != 0;
+  KILN_ASSIGN_OR_RETURN(int64_t in_place, attr_int(node, "residual_in_place", 0));
+  a.residual_in_place = in_place != 0;
   if (!a.activation.empty() && a.activation != "Relu" && a.activation != "Clip") {
     return invalid_model(node.describe() + ": unknown fused activation '" + a.activation + "'");
   }

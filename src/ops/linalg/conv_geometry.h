@@ -20,6 +20,11 @@ struct ConvAttributes {
   // activation costs no extra pass over memory. "" (none), "Relu" or "Clip".
   std::string activation;
   float clip_min = 0, clip_max = 0;
+  // kiln's FusedConv in a channels-last chain (pass convert_convs_to_channels_last): X, R
+  // and Y are [N, spatial..., C]; W stays [O, I/G, k...].
+  bool channels_last = false;
+  // The output is written over the residual input R (pass write_residual_in_place).
+  bool residual_in_place = false;
 
   static Result<ConvAttributes> parse(const Node& node);
 };

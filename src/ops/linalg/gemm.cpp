@@ -1,18 +1,25 @@
 // Gemm: Y = alpha * op(A) x op(B) + beta * C, with op() an optional transpose and C
 // broadcast to [M, N]. float32 on oneDNN (transposes as strides, C as bias when it is a
 // row vector and beta is 1); other float types through a reference loop.
+// kiln::FusedGemm (fuse_matmul_activation) is Gemm followed by an activation, a oneDNN
+// post-op when C is absent or the bias, else applied after C is added.
 #include "backend/cpu/matmul_primitive.h"
+#include "ops/linalg/gemm_activation.h"
 #include "ops/linalg/linalg_ops.h"
 #include "ops/op_util.h"
 
 namespace kiln {
 namespace {
 
+constexpr size_t kWeightsInput = 1;
+
 class GemmOp : public OpKernel {
  public:
-  GemmOp(float alpha, float beta, bool trans_a, bool trans_b, const Tensor* constant_b)
+  // `packed`: copies of B a plan holds already packed (KernelInit::packed_weights).
+  GemmOp(float alpha, float beta, bool trans_a, bool trans_b, const Tensor* constant_b,
+         cpu::MatmulActivation activation, const std::vector<PackedWeight>& packed)
       : alpha_(alpha), beta_(beta), trans_a_(trans_a), trans_b_(trans_b),
-        constant_b_(constant_b ? *constant_b : Tensor()) {}
+        constant_b_(constant_b ? *constant_b : Tensor(), kWeightsInput, packed), activation_(activation) {}
 
   Status infer(InferContext& ctx) const override {
     if (!ctx.has_input(0) || !ctx.has_input(1)) return invalid_model("Gemm needs inputs A and B");
@@ -47,6 +54,7 @@ class GemmOp : public OpKernel {
   }
 
   const char* implementation() const override { return "onednn"; }
+  std::vector<PackedWeight> packed_weights() const override { return constant_b_.packed(); }
 
   Status run(RunContext& ctx) const override {
     const Tensor& a = ctx.input(0);
@@ -56,17 +64,18 @@ class GemmOp : public OpKernel {
     const int64_t k = trans_a_ ? a.dim(0) : a.dim(1);
     const Tensor* c = ctx.has_input(2) ? &ctx.input(2) : nullptr;
     if (y.numel() == 0) return Status::ok();
-    if (a.dtype() == DType::kFloat32 && k > 0) {
-      KILN_RETURN_IF_ERROR(run_onednn(a, b, c, y, m, k, n));
-    } else {
-      KILN_RETURN_IF_ERROR(dispatch_float(a.dtype(), [&](auto tag) -> Status {
-        using T = typename decltype(tag)::type;
-        reference(a.data<T>(), b.data<T>(), y.data<T>(), m, k, n);
-        return Status::ok();
-      }));
-      if (c) return add_c(*c, y);
-      return Status::ok();
+    const bool activate = activation_ != cpu::MatmulActivation::kNone;
+    if (activate && a.dtype() != DType::kFloat32) {
+      return invalid_argument("FusedGemm with an activation needs float32 operands, got " + dtype_name(a.dtype()));
     }
+    if (a.dtype() == DType::kFloat32 && k > 0) return run_onednn(a, b, c, y, m, k, n);
+    KILN_RETURN_IF_ERROR(dispatch_float(a.dtype(), [&](auto tag) -> Status {
+      using T = typename decltype(tag)::type;
+      reference(a.data<T>(), b.data<T>(), y.data<T>(), m, k, n);
+      return Status::ok();
+    }));
+    if (c) KILN_RETURN_IF_ERROR(add_c(*c, y));
+    if (activate) apply_gemm_activation(activation_, y.data<float>(), y.numel());
     return Status::ok();
   }
 
@@ -80,21 +89,26 @@ class GemmOp : public OpKernel {
   Status run_onednn(const Tensor& a, const Tensor& b, const Tensor* c, Tensor& y, int64_t m, int64_t k,
                     int64_t n) const {
     const bool bias = c_is_bias(c, n);
+    // The activation must follow C: as a post-op only when C is absent or the bias.
+    const bool post_op = !c || bias;
     std::vector<int64_t> key = {m, k, n, bias ? 1 : 0};
     std::shared_ptr<cpu::MatmulPrimitive> prim = cache_.find(key);
     if (!prim) {
       // A transposed operand is the same memory read with swapped strides.
       cpu::MatmulOperand a_op{{m, k}, trans_a_ ? std::vector<int64_t>{1, m} : std::vector<int64_t>{}};
       cpu::MatmulOperand b_op{{k, n}, trans_b_ ? std::vector<int64_t>{1, k} : std::vector<int64_t>{}};
-      const float* packed = constant_b_.defined() ? constant_b_.data<float>() : nullptr;
-      KILN_ASSIGN_OR_RETURN(prim, cpu::MatmulPrimitive::create(a_op, b_op, {m, n}, packed, alpha_,
-                                                               bias ? std::vector<int64_t>{1, n}
-                                                                    : std::vector<int64_t>{}));
+      const cpu::PackWeights pack =
+          constant_b_.packer(cpu::strided_desc(b_op.dims, b_op.strides, dnnl::memory::data_type::f32));
+      KILN_ASSIGN_OR_RETURN(prim, cpu::MatmulPrimitive::create(
+                                      a_op, b_op, {m, n}, pack, alpha_,
+                                      bias ? std::vector<int64_t>{1, n} : std::vector<int64_t>{},
+                                      post_op ? activation_ : cpu::MatmulActivation::kNone));
       cache_.insert(key, prim);
     }
     KILN_RETURN_IF_ERROR(prim->execute(a.data<float>(), b.data<float>(), y.data<float>(),
                                        bias ? c->data<float>() : nullptr));
-    if (c && !bias) return add_c(*c, y);
+    if (c && !bias) KILN_RETURN_IF_ERROR(add_c(*c, y));
+    if (!post_op) apply_gemm_activation(activation_, y.data<float>(), y.numel());
     return Status::ok();
   }
 
@@ -134,7 +148,8 @@ class GemmOp : public OpKernel {
 
   float alpha_, beta_;
   bool trans_a_, trans_b_;
-  Tensor constant_b_;
+  cpu::WeightPacks constant_b_;
+  cpu::MatmulActivation activation_;
   cpu::ShapeCache<cpu::MatmulPrimitive> cache_;
 };
 
@@ -147,7 +162,12 @@ Result<std::unique_ptr<OpKernel>> make_gemm(const KernelInit& init) {
   KILN_ASSIGN_OR_RETURN(int64_t trans_b, attr_int(init.node, "transB", 0));
   const Tensor* b = init.constant_input(1);
   if (b && (b->dtype() != DType::kFloat32 || b->rank() != 2)) b = nullptr;
-  return std::unique_ptr<OpKernel>(new GemmOp(alpha, beta, trans_a != 0, trans_b != 0, b));
+  cpu::MatmulActivation activation = cpu::MatmulActivation::kNone;
+  if (init.node.op_type == "FusedGemm") {
+    KILN_ASSIGN_OR_RETURN(activation, parse_gemm_activation(init.node));
+  }
+  return std::unique_ptr<OpKernel>(
+      new GemmOp(alpha, beta, trans_a != 0, trans_b != 0, b, activation, init.packed_weights));
 }
 
 }  // namespace kiln

@@ -8,5 +8,6 @@ namespace kiln {
 Result<std::unique_ptr<OpKernel>> make_matmul(const KernelInit& init);
 Result<std::unique_ptr<OpKernel>> make_gemm(const KernelInit& init);
 Result<std::unique_ptr<OpKernel>> make_conv(const KernelInit& init);
+Result<std::unique_ptr<OpKernel>> make_layout_reorder(const KernelInit& init);
 
 }  // namespace kiln

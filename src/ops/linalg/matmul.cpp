@@ -1,14 +1,18 @@
 // MatMul (numpy semantics). float32 runs on oneDNN, with constant B (weights) packed
-// once per input shape; other types use a plain reference loop.
+// once per layout oneDNN picks (shared by the input shapes that pick it); other types use
+// a plain reference loop.
 #include <cstring>
 
 #include "backend/cpu/matmul_primitive.h"
+#include "ops/linalg/gemm_activation.h"
 #include "ops/linalg/matmul_shape.h"
 #include "ops/linalg/linalg_ops.h"
 #include "ops/op_util.h"
 
 namespace kiln {
 namespace {
+
+constexpr size_t kWeightsInput = 1;
 
 // Reference batched matmul over broadcast batch dims, accumulating in Acc.
 template <typename T>
@@ -49,10 +53,14 @@ void reference_matmul(const MatmulDims& d, const T* a, const T* b, T* c) {
 
 class MatMulOp : public OpKernel {
  public:
-  // `with_bias`: kiln::FusedMatMul, whose third input is a float32 bias [N] added to every
-  // row through oneDNN's bias argument (a MatMul + Add pair of the exporter).
-  MatMulOp(const Tensor* constant_b, bool with_bias)
-      : constant_b_(constant_b ? *constant_b : Tensor()), with_bias_(with_bias) {}
+  // kiln::FusedMatMul: `with_bias` when its third input, a float32 bias [N], is added to
+  // every row through oneDNN's bias argument (a MatMul + Add pair of the exporter);
+  // `activation` (Relu, GELU) runs on the result as a oneDNN post-op.
+  // `packed`: copies of B a plan holds already packed (KernelInit::packed_weights).
+  MatMulOp(const Tensor* constant_b, bool with_bias, cpu::MatmulActivation activation,
+           const std::vector<PackedWeight>& packed)
+      : constant_b_(constant_b ? *constant_b : Tensor(), kWeightsInput, packed), with_bias_(with_bias),
+        activation_(activation) {}
 
   Status infer(InferContext& ctx) const override {
     if (!ctx.has_input(0) || !ctx.has_input(1)) return invalid_model("MatMul needs inputs A and B");
@@ -72,6 +80,7 @@ class MatMulOp : public OpKernel {
   }
 
   const char* implementation() const override { return "onednn"; }
+  std::vector<PackedWeight> packed_weights() const override { return constant_b_.packed(); }
 
   Status run(RunContext& ctx) const override {
     const Tensor& a = ctx.input(0);
@@ -84,11 +93,15 @@ class MatMulOp : public OpKernel {
       return invalid_argument("FusedMatMul needs float32 operands and a bias of " + std::to_string(d.n) +
                               " values, got bias " + shape_to_string(bias->shape()));
     }
+    if (activation_ != cpu::MatmulActivation::kNone && a.dtype() != DType::kFloat32) {
+      return invalid_argument("FusedMatMul with an activation needs float32 operands, got " + dtype_name(a.dtype()));
+    }
     if (d.k == 0) {
       std::memset(c.raw(), 0, c.nbytes());
       if (bias) {
         for (int64_t i = 0; i < c.numel(); ++i) c.data<float>()[i] = bias->data<float>()[i % d.n];
       }
+      if (activation_ != cpu::MatmulActivation::kNone) apply_gemm_activation(activation_, c.data<float>(), c.numel());
       return Status::ok();
     }
     if (a.dtype() == DType::kFloat32) return run_onednn(d, a, b, c, bias);
@@ -105,20 +118,22 @@ class MatMulOp : public OpKernel {
     key.insert(key.end(), d.b.begin(), d.b.end());
     std::shared_ptr<cpu::MatmulPrimitive> prim = cache_.find(key);
     if (!prim) {
-      const float* packed = constant_b_.defined() ? constant_b_.data<float>() : nullptr;
+      const cpu::PackWeights pack = constant_b_.packer(cpu::plain_desc(d.b, dnnl::memory::data_type::f32));
       std::vector<int64_t> bias_dims;
       if (bias) {  // [1, ..., 1, N]: broadcast over batch and rows
         bias_dims.assign(d.c.size(), 1);
         bias_dims.back() = d.n;
       }
-      KILN_ASSIGN_OR_RETURN(prim, cpu::MatmulPrimitive::create({d.a, {}}, {d.b, {}}, d.c, packed, 1.0f, bias_dims));
+      KILN_ASSIGN_OR_RETURN(
+          prim, cpu::MatmulPrimitive::create({d.a, {}}, {d.b, {}}, d.c, pack, 1.0f, bias_dims, activation_));
       cache_.insert(key, prim);
     }
     return prim->execute(a.data<float>(), b.data<float>(), c.data<float>(), bias ? bias->data<float>() : nullptr);
   }
 
-  Tensor constant_b_;
+  cpu::WeightPacks constant_b_;
   bool with_bias_;
+  cpu::MatmulActivation activation_;
   cpu::ShapeCache<cpu::MatmulPrimitive> cache_;
 };
 
@@ -127,11 +142,16 @@ class MatMulOp : public OpKernel {
 Result<std::unique_ptr<OpKernel>> make_matmul(const KernelInit& init) {
   const Tensor* b = init.constant_input(1);
   if (b && b->dtype() != DType::kFloat32) b = nullptr;
-  const bool with_bias = init.node.op_type == "FusedMatMul";
-  if (with_bias && init.node.inputs.size() != 3) {
-    return invalid_model(init.node.describe() + ": FusedMatMul takes A, B and a bias");
+  const bool fused = init.node.op_type == "FusedMatMul";
+  if (fused && init.node.inputs.size() != 2 && init.node.inputs.size() != 3) {
+    return invalid_model(init.node.describe() + ": FusedMatMul takes A, B and an optional bias");
   }
-  return std::unique_ptr<OpKernel>(new MatMulOp(b, with_bias));
+  const bool with_bias = fused && init.node.inputs.size() == 3 && init.node.inputs[2] != kNoValue;
+  cpu::MatmulActivation activation = cpu::MatmulActivation::kNone;
+  if (fused) {
+    KILN_ASSIGN_OR_RETURN(activation, parse_gemm_activation(init.node));
+  }
+  return std::unique_ptr<OpKernel>(new MatMulOp(b, with_bias, activation, init.packed_weights));
 }
 
 }  // namespace kiln

@@ -10,7 +10,9 @@ std::span<const OpRegistration> linalg_ops() {
       {"", "Conv", 1, make_conv},
       // kiln's own fused ops, made by graph passes (never by exporters).
       {"kiln", "FusedConv", 1, make_conv},
+      {"kiln", "Reorder", 1, make_layout_reorder},  // channels-first <-> channels-last
       {"kiln", "FusedMatMul", 1, make_matmul},
+      {"kiln", "FusedGemm", 1, make_gemm},
   };
   return kOps;
 }

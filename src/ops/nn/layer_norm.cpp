@@ -14,13 +14,10 @@
 namespace kiln {
 namespace {
 
-// Scale or B as one value per element of a normalized row, expanded from a parameter
-// that may broadcast along some of the normalized dims (it must not vary across rows).
-template <typename C>
-Result<std::vector<C>> expand_row_param(const Tensor& p, const Shape& x_shape, int64_t axis, const char* name) {
+// Scale or B must broadcast over the normalized dims and not vary across rows.
+Status check_row_param(const Tensor& p, const Shape& x_shape, int64_t axis, const char* name) {
   const int64_t rank = static_cast<int64_t>(x_shape.size());
   const int64_t prank = static_cast<int64_t>(p.rank());
-  const Shape row_shape(x_shape.begin() + axis, x_shape.end());
   bool ok = prank <= rank;
   for (int64_t i = 0; ok && i < prank; ++i) {
     const int64_t xd = x_shape[rank - prank + i];
@@ -28,11 +25,21 @@ Result<std::vector<C>> expand_row_param(const Tensor& p, const Shape& x_shape, i
     const bool in_row = rank - prank + i >= axis;
     ok = pd == 1 || (in_row && pd == xd);
   }
-  if (!ok) {
-    return invalid_argument(std::string("input '") + name + "' of shape " + shape_to_string(p.shape()) +
-                            " does not broadcast over the normalized dims " + shape_to_string(row_shape) +
-                            " of input 'X' (shape " + shape_to_string(x_shape) + ")");
-  }
+  if (ok) return Status::ok();
+  const Shape row_shape(x_shape.begin() + axis, x_shape.end());
+  return invalid_argument(std::string("input '") + name + "' of shape " + shape_to_string(p.shape()) +
+                          " does not broadcast over the normalized dims " + shape_to_string(row_shape) +
+                          " of input 'X' (shape " + shape_to_string(x_shape) + ")");
+}
+
+// Scale or B as one value per element of a normalized row, expanded from a parameter
+// that may broadcast along some of the normalized dims.
+template <typename C>
+Result<std::vector<C>> expand_row_param(const Tensor& p, const Shape& x_shape, int64_t axis, const char* name) {
+  KILN_RETURN_IF_ERROR(check_row_param(p, x_shape, axis, name));
+  const int64_t rank = static_cast<int64_t>(x_shape.size());
+  const int64_t prank = static_cast<int64_t>(p.rank());
+  const Shape row_shape(x_shape.begin() + axis, x_shape.end());
   // Drop the leading (all size-1) dims beyond the row, then broadcast within the row.
   Shape p_row(p.shape().end() - std::min<int64_t>(prank, rank - axis), p.shape().end());
   const std::vector<int64_t> strides = broadcast_strides(p_row, row_shape);
@@ -53,16 +60,34 @@ Result<std::vector<C>> expand_row_param(const Tensor& p, const Shape& x_shape, i
   return out;
 }
 
+// A parameter already holding one value of type C per row element (float32 [N] for a
+// float32 model, the usual case) is read in place: expanding it costs several times
+// more than normalizing a row of 768, which dominates runs of a few rows (decoding).
+template <typename C>
+Result<const C*> row_param(const Tensor& p, const Shape& x_shape, int64_t axis, int64_t n, const char* name,
+                           std::vector<C>& expanded) {
+  if (p.dtype() == DTypeOf<C>::value && p.numel() == n) {
+    KILN_RETURN_IF_ERROR(check_row_param(p, x_shape, axis, name));
+    return p.data<C>();
+  }
+  KILN_ASSIGN_OR_RETURN(expanded, expand_row_param<C>(p, x_shape, axis, name));
+  return expanded.data();
+}
+
 template <typename T, typename U>
 Status layer_norm_typed(const Tensor& xt, const Tensor& scale_t, const Tensor* bias_t, int64_t axis, float epsilon,
                         bool rms, Tensor& yt, Tensor* mean_t, Tensor* inv_t) {
   using C = CalcType<T>;
   int64_t rows = 1, n = 1;
   for (int64_t i = 0; i < static_cast<int64_t>(xt.rank()); ++i) (i < axis ? rows : n) *= xt.dim(i);
-  KILN_ASSIGN_OR_RETURN(std::vector<C> scale, expand_row_param<C>(scale_t, xt.shape(), axis, "Scale"));
-  std::vector<C> bias(static_cast<size_t>(n), C(0));
+  std::vector<C> scale_buf, bias_buf;
+  KILN_ASSIGN_OR_RETURN(const C* scale, row_param<C>(scale_t, xt.shape(), axis, n, "Scale", scale_buf));
+  const C* bias = nullptr;
   if (bias_t) {
-    KILN_ASSIGN_OR_RETURN(bias, expand_row_param<C>(*bias_t, xt.shape(), axis, "B"));
+    KILN_ASSIGN_OR_RETURN(bias, row_param<C>(*bias_t, xt.shape(), axis, n, "B", bias_buf));
+  } else {
+    bias_buf.assign(static_cast<size_t>(n), C(0));
+    bias = bias_buf.data();
   }
   const T* x = xt.data<T>();
   T* y = yt.data<T>();

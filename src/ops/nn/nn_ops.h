@@ -13,6 +13,7 @@ Result<std::unique_ptr<OpKernel>> make_group_normalization(const KernelInit& ini
 Result<std::unique_ptr<OpKernel>> make_layer_normalization(const KernelInit& init);
 Result<std::unique_ptr<OpKernel>> make_mean_variance_normalization(const KernelInit& init);
 Result<std::unique_ptr<OpKernel>> make_rms_normalization(const KernelInit& init);
+Result<std::unique_ptr<OpKernel>> make_skip_layer_norm(const KernelInit& init);
 Result<std::unique_ptr<OpKernel>> make_lp_normalization(const KernelInit& init);
 Result<std::unique_ptr<OpKernel>> make_lrn(const KernelInit& init);
 Result<std::unique_ptr<OpKernel>> make_max_pool(const KernelInit& init);
@@ -25,6 +26,7 @@ Result<std::unique_ptr<OpKernel>> make_global_lp_pool(const KernelInit& init);
 Result<std::unique_ptr<OpKernel>> make_softmax(const KernelInit& init);
 Result<std::unique_ptr<OpKernel>> make_log_softmax(const KernelInit& init);
 Result<std::unique_ptr<OpKernel>> make_hardmax(const KernelInit& init);
+Result<std::unique_ptr<OpKernel>> make_attention(const KernelInit& init);
 Result<std::unique_ptr<OpKernel>> make_resize(const KernelInit& init);
 Result<std::unique_ptr<OpKernel>> make_upsample(const KernelInit& init);
 

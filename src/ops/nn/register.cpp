@@ -55,6 +55,12 @@ std::span<const OpRegistration> nn_ops() {
       // Upsample-7: scales attribute; 9: scales input. Deprecated from 10.
       {"", "Upsample", 7, make_upsample},
       {"", "Upsample", 9, make_upsample},
+      // kiln's own ops, made by graph passes: LayerNormalization-17 under a name that
+      // opset-14 graphs can hold (fuse_layer_norm), and residual Add + LayerNorm.
+      {"kiln", "LayerNorm", 1, make_layer_normalization},
+      {"kiln", "SkipLayerNorm", 1, make_skip_layer_norm},
+      // softmax(scale * Q K^T, masked) V in one pass per row block (fuse_attention).
+      {"kiln", "Attention", 1, make_attention},
   };
   return kOps;
 }
