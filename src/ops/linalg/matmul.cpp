@@ -51,6 +51,26 @@ void reference_matmul(const MatmulDims& d, const T* a, const T* b, T* c) {
   }
 }
 
+// [batch..., M, K] x [K, N] (B shared by every batch) is one [batch*M, K] x [K, N] product
+// over the same contiguous memory. Two-dimensional, oneDNN packs B into its blocked layout
+// and parallelizes over all rows; batched, it would run many small products instead
+// (torch's seq-first attention projections have M = 1 per batch).
+MatmulDims collapse_batches_into_rows(const MatmulDims& d) {
+  const size_t batch_rank = d.c.size() - 2;
+  if (batch_rank == 0) return d;
+  int64_t rows = d.m;
+  for (size_t i = 0; i < batch_rank; ++i) {
+    if (d.b[i] != 1 || d.a[i] != d.c[i]) return d;  // B varies by batch, or A is broadcast
+    rows *= d.c[i];
+  }
+  MatmulDims flat = d;
+  flat.a = {rows, d.k};
+  flat.b = {d.k, d.n};
+  flat.c = {rows, d.n};
+  flat.m = rows;
+  return flat;
+}
+
 class MatMulOp : public OpKernel {
  public:
   // kiln::FusedMatMul: `with_bias` when its third input, a float32 bias [N], is added to
@@ -113,7 +133,8 @@ class MatMulOp : public OpKernel {
   }
 
  private:
-  Status run_onednn(const MatmulDims& d, const Tensor& a, const Tensor& b, Tensor& c, const Tensor* bias) const {
+  Status run_onednn(const MatmulDims& dims, const Tensor& a, const Tensor& b, Tensor& c, const Tensor* bias) const {
+    const MatmulDims d = collapse_batches_into_rows(dims);
     std::vector<int64_t> key = d.a;
     key.insert(key.end(), d.b.begin(), d.b.end());
     std::shared_ptr<cpu::MatmulPrimitive> prim = cache_.find(key);
