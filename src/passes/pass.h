@@ -11,6 +11,13 @@ namespace kiln {
 struct PassContext {
   const BuildOptions& options;
   const Backend& backend;  // passes that evaluate nodes (constant folding) run its kernels
+  // Whether the build turned pass `name` off (for a pass that runs another as a step).
+  bool disabled(const std::string& name) const {
+    for (const std::string& d : options.disabled_passes) {
+      if (d == name) return true;
+    }
+    return false;
+  }
 };
 
 struct GraphPass {

@@ -8,7 +8,12 @@
 #include "passes/pass.h"
 
 namespace kiln {
+
+Status annotate_types(Graph& graph, const Backend& backend);
+
 namespace {
+
+Result<bool> fold_constants_and_shapes_to_fixed_point(Graph& graph, PassContext& ctx);
 
 // The pipeline, in order. Why each sits where it does:
 const GraphPass kPipeline[] = {
@@ -21,8 +26,10 @@ const GraphPass kPipeline[] = {
     {"remove_identity", remove_identities},
     // Needs static shapes, which are most precise once constants are folded.
     {"fold_shape_queries", fold_shape_queries},
-    // The Unsqueeze/Concat chains after the folded shape queries are constant now.
-    {"constant_folding_after_shapes", fold_constants},
+    // The Unsqueeze/Concat chains after the folded shape queries are constant now; that
+    // can make more shapes static (a Slice whose end was a shape query), so the two
+    // alternate until neither changes anything.
+    {"constant_folding_after_shapes", fold_constants_and_shapes_to_fixed_point},
     // Exports repeat identical subgraphs per layer; merge them once they are canonical.
     {"common_subexpression_elimination", eliminate_common_subexpressions},
     // Fusions run on the cleaned graph, so a producer's only reader is visible.
@@ -53,6 +60,26 @@ const GraphPass kPipeline[] = {
     // Last: removes whatever the rewrites above left unread.
     {"dead_code_elimination", eliminate_dead_code},
 };
+
+// BERT's position ids are Slice(table, 0, Gather(Shape(input_ids), 1)): folding the query
+// makes the Slice's end constant, only then are the embeddings' and every later tensor's
+// shapes static, and only then do the per-layer Shape queries fold.
+Result<bool> fold_constants_and_shapes_to_fixed_point(Graph& graph, PassContext& ctx) {
+  constexpr int kMaxRounds = 64;  // each round reaches at least one layer further
+  bool changed = false;
+  for (int round = 0; round < kMaxRounds; ++round) {
+    KILN_ASSIGN_OR_RETURN(bool constants, fold_constants(graph, ctx));
+    if (constants) KILN_RETURN_IF_ERROR(annotate_types(graph, ctx.backend));
+    bool queries = false;
+    if (!ctx.disabled("fold_shape_queries")) {
+      KILN_ASSIGN_OR_RETURN(queries, fold_shape_queries(graph, ctx));
+      if (queries) KILN_RETURN_IF_ERROR(annotate_types(graph, ctx.backend));
+    }
+    changed = changed || constants || queries;
+    if (!queries) break;  // nothing new to fold into constants
+  }
+  return changed;
+}
 
 }  // namespace
 

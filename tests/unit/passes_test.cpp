@@ -251,3 +251,51 @@ TEST(PassesTest, MatMulWithConstantBiasFusesAndComputesTheSame) {
 
 }  // namespace
 }  // namespace kiln
+
+namespace kiln {
+namespace {
+
+// BERT's position ids in small: p = Slice(table, 0, Gather(Shape(x), 1)) is [1, ?] until
+// the query folds; only then is h = x + p static, and only then can the query of h's
+// shape that the Reshape reads fold too. With the profile pinning x to 1x3, folding runs
+// to a fixed point and no shape query is left.
+TEST(PassesTest, ShapeQueriesAndConstantsFoldToAFixedPoint) {
+  ModelBuilder b;
+  b.input("x", kFloat, {1, "sequence"});
+  b.output("y", kFloat, {"sequence", 1});
+  b.initializer("table", {1, 4}, {10.0f, 20.0f, 30.0f, 40.0f});
+  int64_constant(b, "zero", {1}, {0});
+  int64_constant(b, "one", {}, {1});
+  int64_constant(b, "axis1", {1}, {1});
+  int64_constant(b, "axes", {1}, {0});
+  int64_constant(b, "tail", {1}, {1});
+  b.node("Shape", {"x"}, {"sx"});
+  b.node("Gather", {"sx", "one"}, {"len"});
+  b.node("Unsqueeze", {"len", "axes"}, {"len1"});
+  b.node("Slice", {"table", "zero", "len1", "axis1"}, {"p"});
+  b.node("Add", {"x", "p"}, {"h"});
+  b.node("Shape", {"h"}, {"sh"});
+  b.node("Gather", {"sh", "one"}, {"n"});
+  b.node("Unsqueeze", {"n", "axes"}, {"n1"});
+  onnx::NodeProto* cat = b.node("Concat", {"n1", "tail"}, {"target"});
+  test::add_int_attr(cat, "axis", 0);
+  b.node("Reshape", {"h", "target"}, {"y"});
+
+  BuildOptions pinned;
+  pinned.profiles.push_back(ShapeProfile{{{"x", {1, 3}}}, {{"x", {1, 3}}}, {{"x", {1, 3}}}});
+  Graph g = optimized(b, pinned);
+  auto counts = op_counts(g);
+  EXPECT_EQ(counts["Shape"], 0);
+  EXPECT_EQ(counts["Gather"], 0);
+  EXPECT_EQ(counts["Slice"], 0);
+  EXPECT_EQ(counts["Concat"], 0);
+  // Without the profile the sequence stays dynamic and the queries must stay.
+  EXPECT_GE(op_counts(optimized(b))["Shape"], 1);
+
+  auto engine = Engine::from_onnx_bytes(b.bytes(), "fixed_point.onnx");
+  ASSERT_TRUE(engine.is_ok()) << engine.status().to_string();
+  EXPECT_EQ(run(b, "x", {1, 3}, {1.0f, 2.0f, 3.0f}), (std::vector<float>{11.0f, 22.0f, 33.0f}));
+}
+
+}  // namespace
+}  // namespace kiln
