@@ -106,6 +106,9 @@ Status ActivationArena::end_run(const std::vector<int>& last_use, int64_t limit_
     memory_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
     capacity_ = plan.arena_bytes;
   }
+  // Bounded like the shape records: a stream of ever-new shapes re-plans instead of
+  // growing this context without limit.
+  if (plans_.size() >= kMaxPlans) plans_.clear();
   plans_[signature_] = std::move(plan);
   learning_.reset();
   return Status::ok();

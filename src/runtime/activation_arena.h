@@ -47,6 +47,7 @@ class ActivationArena {
   };
   int root_of(int value) const;
 
+  static constexpr size_t kMaxPlans = 1024;
   std::map<std::string, Plan> plans_;
   const Plan* plan_ = nullptr;
   std::unique_ptr<Learning> learning_;

@@ -266,7 +266,11 @@ Status ExecutionContext::run() {
   }
   KILN_RETURN_IF_ERROR(status);
   KILN_RETURN_IF_ERROR(arena_->end_run(e.last_use, e.options.workspace_limit_bytes));
-  if (learning && !known) records_->insert(key, std::move(*learning));
+  if (learning && !known) {
+    // A record that cannot be replayed is kept only for its signature.
+    if (!learning->reusable) learning->outputs.clear();
+    records_->insert(key, std::move(*learning));
+  }
   return Status::ok();
 }
 
