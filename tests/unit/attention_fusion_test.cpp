@@ -26,25 +26,6 @@ constexpr int32_t kFloat = onnx::TensorProto::FLOAT;
 constexpr int32_t kInt64 = onnx::TensorProto::INT64;
 constexpr float kMin = std::numeric_limits<float>::lowest();  // torch.finfo(float32).min
 
-void ints_attr(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& values) {
-  onnx::AttributeProto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INTS);
-  for (int64_t v : values) a->add_ints(v);
-}
-
-void int64_constant(ModelBuilder& b, const std::string& name, const std::vector<int64_t>& dims,
-                    const std::vector<int64_t>& values) {
-  onnx::NodeProto* n = b.node("Constant", {}, {name});
-  onnx::AttributeProto* a = n->add_attribute();
-  a->set_name("value");
-  a->set_type(onnx::AttributeProto::TENSOR);
-  onnx::TensorProto* t = a->mutable_t();
-  t->set_data_type(onnx::TensorProto::INT64);
-  for (int64_t d : dims) t->add_dims(d);
-  for (int64_t v : values) t->add_int64_data(v);
-}
-
 // GPT-2's `bias` buffer: a [1, 1, n, n] lower-triangular bool constant.
 void causal_buffer(ModelBuilder& b, const std::string& name, int64_t n) {
   onnx::TensorProto* t = b.graph()->add_initializer();
@@ -58,9 +39,9 @@ void causal_buffer(ModelBuilder& b, const std::string& name, int64_t n) {
 
 // dim `axis` (negative) of `x` as a scalar, the way the exporter computes sizes.
 std::string size_of(ModelBuilder& b, const std::string& x, int64_t axis, const std::string& out) {
-  int64_constant(b, out + "_s", {1}, {axis});
-  int64_constant(b, out + "_e", {1}, {axis == -1 ? std::numeric_limits<int64_t>::max() : axis + 1});
-  int64_constant(b, out + "_a", {1}, {0});
+  test::int64_constant(b, out + "_s", {1}, {axis});
+  test::int64_constant(b, out + "_e", {1}, {axis == -1 ? std::numeric_limits<int64_t>::max() : axis + 1});
+  test::int64_constant(b, out + "_a", {1}, {0});
   b.node("Shape", {x}, {out + "_shape"});
   b.node("Slice", {out + "_shape", out + "_s", out + "_e", out + "_a"}, {out + "_1"});
   b.node("Squeeze", {out + "_1", out + "_a"}, {out});
@@ -69,7 +50,7 @@ std::string size_of(ModelBuilder& b, const std::string& x, int64_t axis, const s
 
 // attention_mask [B, Sk] int64 -> (1 - mask) * fill as [B, 1, 1, Sk] float.
 void additive_padding_mask(ModelBuilder& b, float fill, const std::string& out) {
-  int64_constant(b, "mask_axes", {2}, {1, 2});
+  test::int64_constant(b, "mask_axes", {2}, {1, 2});
   b.initializer("one", {}, {1.0f});
   b.initializer("mask_fill", {}, {fill});
   b.node("Unsqueeze", {"attention_mask", "mask_axes"}, {"mask4"});
@@ -96,10 +77,10 @@ void gpt2_core(ModelBuilder& b, const std::string& q, const std::string& k, cons
   causal_buffer(b, "bias", buffer);
   size_of(b, q, -2, "query_length");
   size_of(b, k, -2, "key_length");
-  int64_constant(b, "zero1", {1}, {0});
-  int64_constant(b, "axis2", {1}, {2});
-  int64_constant(b, "axis3", {1}, {3});
-  int64_constant(b, "step1", {1}, {1});
+  test::int64_constant(b, "zero1", {1}, {0});
+  test::int64_constant(b, "axis2", {1}, {2});
+  test::int64_constant(b, "axis3", {1}, {3});
+  test::int64_constant(b, "step1", {1}, {1});
   b.node("Sub", {"key_length", "query_length"}, {"row_start0"});
   b.node("Unsqueeze", {"row_start0", "zero1"}, {"row_start"});
   b.node("Unsqueeze", {"key_length", "zero1"}, {"row_end"});
@@ -124,7 +105,7 @@ ModelBuilder causal_core_model(int64_t depth) {
   b.input("attention_mask", kInt64, {"batch", "k_len"});
   b.output("y", kFloat, {"batch", "heads", "q_len", depth});
   onnx::NodeProto* t = b.node("Transpose", {"k"}, {"kt"}, "k_transpose");
-  ints_attr(t, "perm", {0, 1, 3, 2});
+  test::add_ints_attr(t, "perm", {0, 1, 3, 2});
   gpt2_core(b, "q", "k", "kt", "v", "y", 64);
   return b;
 }
@@ -143,11 +124,11 @@ ModelBuilder projected_model(const Projections& w, const std::string& core) {
   b.input("x", kFloat, {"batch", "seq", 8});
   b.input("attention_mask", kInt64, {"batch", "seq"});
   b.output("y", kFloat, {"batch", "seq", 8});
-  int64_constant(b, "i0", {}, {0});
-  int64_constant(b, "i1", {}, {1});
-  int64_constant(b, "u0", {1}, {0});
-  int64_constant(b, "heads", {1}, {2});
-  int64_constant(b, "depth", {1}, {4});
+  test::int64_constant(b, "i0", {}, {0});
+  test::int64_constant(b, "i1", {}, {1});
+  test::int64_constant(b, "u0", {1}, {0});
+  test::int64_constant(b, "heads", {1}, {2});
+  test::int64_constant(b, "depth", {1}, {4});
   b.node("Shape", {"x"}, {"xs"});
   b.node("Gather", {"xs", "i0"}, {"bsz"});
   b.node("Gather", {"xs", "i1"}, {"len"});
@@ -160,11 +141,11 @@ ModelBuilder projected_model(const Projections& w, const std::string& core) {
     b.node("MatMul", {"x", "W" + n}, {n + "_proj"});
     b.node("Reshape", {n + "_proj", "split_shape"}, {n + "_heads"});
   }
-  ints_attr(b.node("Transpose", {"q_heads"}, {"q"}), "perm", {0, 2, 1, 3});
-  ints_attr(b.node("Transpose", {"k_heads"}, {"kt"}), "perm", {0, 2, 3, 1});
-  ints_attr(b.node("Transpose", {"v_heads"}, {"v"}), "perm", {0, 2, 1, 3});
+  test::add_ints_attr(b.node("Transpose", {"q_heads"}, {"q"}), "perm", {0, 2, 1, 3});
+  test::add_ints_attr(b.node("Transpose", {"k_heads"}, {"kt"}), "perm", {0, 2, 3, 1});
+  test::add_ints_attr(b.node("Transpose", {"v_heads"}, {"v"}), "perm", {0, 2, 1, 3});
   if (core == "gpt2") {
-    ints_attr(b.node("Transpose", {"k_heads"}, {"k"}), "perm", {0, 2, 1, 3});
+    test::add_ints_attr(b.node("Transpose", {"k_heads"}, {"k"}), "perm", {0, 2, 1, 3});
     gpt2_core(b, "q", "k", "kt", "v", "ctx", 64);
   } else {  // BERT: scores / sqrt(4) + (1 - mask) * -10000
     b.initializer("sqrt_depth", {}, {2.0f});
@@ -175,8 +156,8 @@ ModelBuilder projected_model(const Projections& w, const std::string& core) {
     b.node("Softmax", {"logits"}, {"weights"}, "softmax");
     b.node("MatMul", {"weights", "v"}, {"ctx"}, "pv");
   }
-  ints_attr(b.node("Transpose", {"ctx"}, {"ctx_t"}), "perm", {0, 2, 1, 3});
-  int64_constant(b, "merge_shape", {3}, {0, 0, 8});
+  test::add_ints_attr(b.node("Transpose", {"ctx"}, {"ctx_t"}), "perm", {0, 2, 1, 3});
+  test::int64_constant(b, "merge_shape", {3}, {0, 0, 8});
   b.node("Reshape", {"ctx_t", "merge_shape"}, {"y"});
   return b;
 }
@@ -191,7 +172,7 @@ ModelBuilder additive_core_model(const std::vector<test::DimSpec>& mask_dims, bo
     b.input("kt", kFloat, {"batch", "heads", 4, "k_len"});
   } else {
     b.input("k", kFloat, {"batch", "heads", "k_len", 4});
-    ints_attr(b.node("Transpose", {"k"}, {"kt"}), "perm", {0, 1, 3, 2});
+    test::add_ints_attr(b.node("Transpose", {"k"}, {"kt"}), "perm", {0, 1, 3, 2});
   }
   b.input("v", kFloat, {"batch", "heads", "k_len", 3});
   b.input("mask", kFloat, mask_dims);
@@ -216,10 +197,10 @@ ModelBuilder where_mask_core_model() {
   b.output("y", kFloat, {"batch", "heads", "q_len", 4});
   b.initializer("two", {}, {2.0f});
   b.initializer("min_value", {}, {kMin});
-  int64_constant(b, "zero", {}, {0});
-  int64_constant(b, "mask_shape", {4}, {0, 1, 1, -1});
+  test::int64_constant(b, "zero", {}, {0});
+  test::int64_constant(b, "mask_shape", {4}, {0, 1, 1, -1});
   b.node("Div", {"q", "two"}, {"q_scaled"}, "prescale");
-  ints_attr(b.node("Transpose", {"k"}, {"kt"}), "perm", {0, 1, 3, 2});
+  test::add_ints_attr(b.node("Transpose", {"k"}, {"kt"}), "perm", {0, 1, 3, 2});
   b.node("MatMul", {"q_scaled", "kt"}, {"scores"}, "qk");
   b.node("Equal", {"attention_mask", "zero"}, {"padded"});
   b.node("Reshape", {"padded", "mask_shape"}, {"padded4"});
@@ -639,7 +620,7 @@ TEST(AttentionFusionWhere, NonCausalConstantConditionStaysABoolMask) {
   for (int x : {1, 1, 0, 0, 1, 1, 1, 0, 1}) cond->add_int32_data(x);  // upper, not lower, triangle
   b.initializer("min_value", {}, {kMin});
   b.initializer("scale", {}, {0.5f});
-  ints_attr(b.node("Transpose", {"k"}, {"kt"}), "perm", {0, 1, 3, 2});
+  test::add_ints_attr(b.node("Transpose", {"k"}, {"kt"}), "perm", {0, 1, 3, 2});
   b.node("MatMul", {"q", "kt"}, {"scores"});
   b.node("Mul", {"scale", "scores"}, {"scaled"});
   b.node("Where", {"cond", "scaled", "min_value"}, {"masked"});

@@ -35,13 +35,6 @@ void float_attr(onnx::NodeProto* n, const std::string& name, float value) {
   a->set_f(value);
 }
 
-void ints_attr(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& values) {
-  onnx::AttributeProto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INTS);
-  for (int64_t v : values) a->add_ints(v);
-}
-
 void floats_attr(onnx::NodeProto* n, const std::string& name, const std::vector<float>& values) {
   onnx::AttributeProto* a = n->add_attribute();
   a->set_name(name);
@@ -490,7 +483,7 @@ ModelBuilder hand_written_chain(const std::vector<int64_t>& program, const std::
   b.input("z", kFloat, {3});
   b.output("y", kFloat, {2, 3});
   onnx::NodeProto* n = b.node("ElementwiseChain", {"x", "z"}, {"y"}, "my_chain", "kiln");
-  ints_attr(n, "program", program);
+  test::add_ints_attr(n, "program", program);
   floats_attr(n, "immediates", immediates);
   return b;
 }

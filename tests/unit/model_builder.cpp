@@ -97,6 +97,25 @@ void add_int_attr(onnx::NodeProto* node, const std::string& name, int64_t value)
   a->set_i(value);
 }
 
+void add_ints_attr(onnx::NodeProto* node, const std::string& name, const std::vector<int64_t>& values) {
+  onnx::AttributeProto* a = node->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INTS);
+  for (int64_t v : values) a->add_ints(v);
+}
+
+void int64_constant(ModelBuilder& b, const std::string& name, const std::vector<int64_t>& dims,
+                    const std::vector<int64_t>& values) {
+  onnx::NodeProto* n = b.node("Constant", {}, {name});
+  onnx::AttributeProto* a = n->add_attribute();
+  a->set_name("value");
+  a->set_type(onnx::AttributeProto::TENSOR);
+  onnx::TensorProto* t = a->mutable_t();
+  t->set_data_type(onnx::TensorProto::INT64);
+  for (int64_t d : dims) t->add_dims(d);
+  for (int64_t v : values) t->add_int64_data(v);
+}
+
 ModelBuilder add_relu_matmul_model() {
   ModelBuilder b(17);
   b.input("x", onnx::TensorProto::FLOAT, {"batch", 3});

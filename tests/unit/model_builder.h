@@ -47,6 +47,10 @@ class ModelBuilder {
 };
 
 void add_int_attr(onnx::NodeProto* node, const std::string& name, int64_t value);
+void add_ints_attr(onnx::NodeProto* node, const std::string& name, const std::vector<int64_t>& values);
+// A Constant node `name` holding an int64 tensor of shape `dims`.
+void int64_constant(ModelBuilder& b, const std::string& name, const std::vector<int64_t>& dims,
+                    const std::vector<int64_t>& values);
 
 // The fixture most tests share: t = Add(x, B); r = Relu(t); y = MatMul(r, W)
 // with x float32 [batch, 3], B [3], W [3, 2]; values chosen so the result is easy to check.

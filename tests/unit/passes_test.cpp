@@ -19,19 +19,6 @@ using test::ModelBuilder;
 
 constexpr int32_t kFloat = onnx::TensorProto::FLOAT;
 
-// A Constant node producing an int64 tensor.
-void int64_constant(ModelBuilder& b, const std::string& name, const std::vector<int64_t>& dims,
-                    const std::vector<int64_t>& values) {
-  onnx::NodeProto* n = b.node("Constant", {}, {name});
-  onnx::AttributeProto* a = n->add_attribute();
-  a->set_name("value");
-  a->set_type(onnx::AttributeProto::TENSOR);
-  onnx::TensorProto* t = a->mutable_t();
-  t->set_data_type(onnx::TensorProto::INT64);
-  for (int64_t d : dims) t->add_dims(d);
-  for (int64_t v : values) t->add_int64_data(v);
-}
-
 std::map<std::string, int> op_counts(const Graph& g) {
   std::map<std::string, int> counts;
   for (const Node& n : g.nodes) ++counts[n.op_type];
@@ -122,9 +109,9 @@ ModelBuilder shape_query_model() {
   ModelBuilder b;
   b.input("x", kFloat, {"batch", 3});
   b.output("y", kFloat, {"batch", 3});
-  int64_constant(b, "i0", {}, {0});
-  int64_constant(b, "i1", {}, {1});
-  int64_constant(b, "axes", {1}, {0});
+  test::int64_constant(b, "i0", {}, {0});
+  test::int64_constant(b, "i1", {}, {1});
+  test::int64_constant(b, "axes", {1}, {0});
   b.node("Shape", {"x"}, {"s"});
   b.node("Gather", {"s", "i0"}, {"d0"});
   b.node("Gather", {"s", "i1"}, {"d1"});
@@ -264,11 +251,11 @@ TEST(PassesTest, ShapeQueriesAndConstantsFoldToAFixedPoint) {
   b.input("x", kFloat, {1, "sequence"});
   b.output("y", kFloat, {"sequence", 1});
   b.initializer("table", {1, 4}, {10.0f, 20.0f, 30.0f, 40.0f});
-  int64_constant(b, "zero", {1}, {0});
-  int64_constant(b, "one", {}, {1});
-  int64_constant(b, "axis1", {1}, {1});
-  int64_constant(b, "axes", {1}, {0});
-  int64_constant(b, "tail", {1}, {1});
+  test::int64_constant(b, "zero", {1}, {0});
+  test::int64_constant(b, "one", {}, {1});
+  test::int64_constant(b, "axis1", {1}, {1});
+  test::int64_constant(b, "axes", {1}, {0});
+  test::int64_constant(b, "tail", {1}, {1});
   b.node("Shape", {"x"}, {"sx"});
   b.node("Gather", {"sx", "one"}, {"len"});
   b.node("Unsqueeze", {"len", "axes"}, {"len1"});

@@ -48,13 +48,7 @@ TEST(ShapeRecord, ShapeComputationsAreRecordedOncePerShape) {
   b.input("x", onnx::TensorProto::FLOAT, {"n"}).output("y", onnx::TensorProto::FLOAT, {"n", 1});
   b.initializer("one", {1}, {1.0f});
   b.node("Shape", {"x"}, {"s"});
-  onnx::NodeProto* c = b.node("Constant", {}, {"tail"});
-  onnx::AttributeProto* a = c->add_attribute();
-  a->set_name("value");
-  a->set_type(onnx::AttributeProto::TENSOR);
-  a->mutable_t()->set_data_type(onnx::TensorProto::INT64);
-  a->mutable_t()->add_dims(1);
-  a->mutable_t()->add_int64_data(1);
+  test::int64_constant(b, "tail", {1}, {1});
   onnx::NodeProto* cat = b.node("Concat", {"s", "tail"}, {"shape"});
   test::add_int_attr(cat, "axis", 0);
   b.node("Add", {"x", "one"}, {"x1"});

@@ -24,25 +24,6 @@ using test::ModelBuilder;
 
 constexpr int32_t kFloat = onnx::TensorProto::FLOAT;
 
-void ints_attr(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& values) {
-  onnx::AttributeProto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INTS);
-  for (int64_t v : values) a->add_ints(v);
-}
-
-// A Constant node holding int64 values of shape [values.size()].
-void int64_constant(ModelBuilder& b, const std::string& name, const std::vector<int64_t>& values) {
-  onnx::NodeProto* n = b.node("Constant", {}, {name});
-  onnx::AttributeProto* a = n->add_attribute();
-  a->set_name("value");
-  a->set_type(onnx::AttributeProto::TENSOR);
-  onnx::TensorProto* t = a->mutable_t();
-  t->set_data_type(onnx::TensorProto::INT64);
-  t->add_dims(static_cast<int64_t>(values.size()));
-  for (int64_t v : values) t->add_int64_data(v);
-}
-
 std::map<std::string, int> op_counts(const ModelBuilder& b, const std::vector<std::string>& disabled = {}) {
   Result<Graph> g = import_onnx_bytes(b.bytes(), "", "transformer_fusion_test.onnx");
   EXPECT_TRUE(g.is_ok()) << g.status().to_string();
@@ -199,10 +180,10 @@ void add_bert_layer_norm(ModelBuilder& b, const std::string& x, const std::strin
   b.initializer(y + "_two", {}, {2.0f});
   b.initializer(y + "_eps", {}, {1e-12f});
   b.initializer(y + "_gamma", {4}, {0.5f, 1.0f, -1.0f, 2.0f});
-  ints_attr(b.node("ReduceMean", {x}, {y + "_mean"}), "axes", {-1});
+  test::add_ints_attr(b.node("ReduceMean", {x}, {y + "_mean"}), "axes", {-1});
   b.node("Sub", {x, y + "_mean"}, {y + "_d"});
   b.node("Pow", {y + "_d", y + "_two"}, {y + "_sq"});
-  ints_attr(b.node("ReduceMean", {y + "_sq"}, {y + "_var"}), "axes", {-1});
+  test::add_ints_attr(b.node("ReduceMean", {y + "_sq"}, {y + "_var"}), "axes", {-1});
   b.node("Add", {y + "_var", y + "_eps"}, {y + "_vare"});
   b.node("Sqrt", {y + "_vare"}, {y + "_std"});
   b.node("Div", {y + "_d", y + "_std"}, {y + "_norm"});
@@ -389,7 +370,7 @@ TEST(TransformerFusionMatMulActivation, GemmThenReshapeThenTanhGelu) {
   b.output("y", kFloat, {1, 2, 4});
   b.initializer("W", {3, 4}, kMmW);
   b.initializer("bias", {4}, kMmBias);
-  int64_constant(b, "shape", {1, 2, 4});
+  test::int64_constant(b, "shape", {3}, {1, 2, 4});
   b.node("Gemm", {"x", "W", "bias"}, {"g"});
   b.node("Reshape", {"g", "shape"}, {"r"});
   add_gpt2_gelu(b, "r", "y");
