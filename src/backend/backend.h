@@ -21,6 +21,8 @@ class Backend {
   // Whether 2-D convolutions run fastest on channels-last (NHWC) activations, so a pass
   // should keep whole conv chains in that layout (convert_convs_to_channels_last).
   virtual bool prefers_channels_last_convolutions() const { return false; }
+  // Whether the backend computes 3x3 convolutions with Winograd's algorithm when asked.
+  virtual bool has_winograd_convolutions() const { return false; }
   // Names the library and encoding of the layout keys in kernels' packed weights
   // (OpKernel::packed_weights); a plan's packed weights are used only under the same
   // name. Empty when the backend packs nothing.

@@ -35,6 +35,7 @@ Result<bool> fold_conv_batchnorm(Graph& graph, PassContext& ctx);
 Result<bool> fuse_conv_add(Graph& graph, PassContext& ctx);
 Result<bool> fuse_conv_activation(Graph& graph, PassContext& ctx);
 Result<bool> convert_convs_to_channels_last(Graph& graph, PassContext& ctx);
+Result<bool> select_winograd_convolutions(Graph& graph, PassContext& ctx);
 Result<bool> write_residual_in_place(Graph& graph, PassContext& ctx);
 Result<bool> fuse_matmul_bias(Graph& graph, PassContext& ctx);
 Result<bool> fuse_attention(Graph& graph, PassContext& ctx);

@@ -53,6 +53,8 @@ const GraphPass kPipeline[] = {
     {"fuse_matmul_activation", fuse_matmul_activation},
     // After every fusion into GEMMs, convs and norms: it takes what elementwise work they left.
     {"fuse_elementwise_chains", fuse_elementwise_chains},
+    // After the conv fusions, so the convs it picks carry their bias, sum and activation.
+    {"select_winograd_convolutions", select_winograd_convolutions},
     // After every fusion: the fused convs then read and write NHWC, which no pattern above expects.
     {"convert_convs_to_channels_last", convert_convs_to_channels_last},
     // After every rewrite that could add a reader of a residual (the reorders above).

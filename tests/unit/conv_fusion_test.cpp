@@ -457,6 +457,69 @@ TEST(ConvFusionChannelsLast, ConvChainsRunNhwcWithReordersOnlyAtTheirEdges) {
   }
 }
 
+TEST(ConvFusionWinograd, WideThreeByThreeConvsUseWinogradAndMatchADirectLoop) {
+  // y = Relu(Conv3x3(x, W, b) + x), 64 -> 64 channels: a ResNet basic block's second conv.
+  // t = Conv3x3(x, W2; stride 2) and u = Conv3x3(x, W3), 64 -> 32 channels, stay direct.
+  const int64_t c = 64, h = 10;
+  ModelBuilder b;
+  b.input("x", kFloat, {"batch", c, h, h});
+  b.output("y", kFloat, {"batch", c, h, h});
+  b.output("t", kFloat, {"batch", c, 5, 5});
+  b.output("u", kFloat, {"batch", 32, h, h});
+  const std::vector<float> w = sequence(c * c * 9, 7, 23, 11, 0.005);
+  const std::vector<float> bias = sequence(c, 5, 7, 3, 0.1);
+  b.initializer("W", {c, c, 3, 3}, w);
+  b.initializer("b", {c}, bias);
+  b.initializer("W2", {c, c, 3, 3}, w);
+  b.initializer("W3", {32, c, 3, 3}, sequence(32 * c * 9, 5, 17, 8, 0.01));
+  add_ints(b.node("Conv", {"x", "W", "b"}, {"c"}, "wide"), "pads", {1, 1, 1, 1});
+  b.node("Add", {"c", "x"}, {"s"});
+  b.node("Relu", {"s"}, {"y"});
+  onnx::NodeProto* strided = b.node("Conv", {"x", "W2"}, {"t"}, "strided");
+  add_ints(strided, "pads", {1, 1, 1, 1});
+  add_ints(strided, "strides", {2, 2});
+  add_ints(b.node("Conv", {"x", "W3"}, {"u"}, "narrow"), "pads", {1, 1, 1, 1});
+
+  const bool available = cpu_backend().has_winograd_convolutions();
+  auto algorithm_of = [](const Graph& g, const std::string& name) -> std::string {
+    for (const Node& n : g.nodes) {
+      if (n.name != name) continue;
+      const Attribute* a = n.find_attribute("algorithm");
+      return a ? a->s : "direct";
+    }
+    return "missing";
+  };
+  const Graph g = optimized(b, {}, true);
+  EXPECT_EQ(algorithm_of(g, "wide"), available ? "winograd" : "direct");
+  EXPECT_EQ(algorithm_of(g, "strided"), "direct");
+  EXPECT_EQ(algorithm_of(g, "narrow"), "direct");
+  EXPECT_EQ(algorithm_of(optimized(b, {"select_winograd_convolutions"}, true), "wide"), "direct");
+
+  test::TempDir dir;
+  test::write_file(dir.file("m.onnx"), b.bytes());
+  for (const std::vector<std::string>& disabled :
+       std::vector<std::vector<std::string>>{{}, {kChannelsLast}, {"select_winograd_convolutions"}}) {
+    BuildOptions options;
+    options.disabled_passes = disabled;
+    auto engine = Engine::build_from_onnx(dir.file("m.onnx"), options);
+    ASSERT_TRUE(engine.is_ok()) << engine.status().to_string();
+    auto ctx = (*engine)->create_context();
+    for (int64_t n : {1, 2, 1}) {
+      const std::vector<float> x = sequence(n * c * h * h, 11, 31, 15, 0.05);
+      const std::vector<float> expected = reference_conv({n, c, h, c, 3, 1, 1}, x, w, bias, &x, true);
+      ASSERT_TRUE(ctx->set_input("x", Tensor::from_vector<float>({n, c, h, h}, x)).is_ok());
+      ASSERT_TRUE(ctx->run().is_ok());
+      const Tensor& y = ctx->outputs()[0];
+      ASSERT_EQ(y.shape(), (Shape{n, c, h, h}));
+      // Winograd rounds differently from a direct sum of 576 products: 1e-4 of values up to ~4.
+      expect_near_all(std::vector<float>(y.data<float>(), y.data<float>() + y.numel()), expected, 1e-4f);
+      const std::vector<float> t_expected = reference_conv({n, c, h, c, 3, 2, 1}, x, w, {}, nullptr, false);
+      const Tensor& t = ctx->outputs()[1];
+      expect_near_all(std::vector<float>(t.data<float>(), t.data<float>() + t.numel()), t_expected, 1e-4f);
+    }
+  }
+}
+
 TEST(ConvFusionKernel, AvxFiveTwelveMachinesGetADirectJitKernelNotIm2colGemm) {
   if (!__builtin_cpu_supports("avx512f")) GTEST_SKIP() << "no AVX-512 on this CPU";
   cpu::ConvSpec spec;

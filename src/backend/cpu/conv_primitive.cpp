@@ -1,6 +1,7 @@
 #include "backend/cpu/conv_primitive.h"
 
 #include <cstdlib>
+#include <string>
 
 namespace kiln::cpu {
 namespace {
@@ -51,11 +52,22 @@ dnnl::convolution_forward::primitive_desc conv_pd(const ConvSpec& spec, const dn
   const dnnl::memory::dims pad_l(spec.pad_begin.begin(), spec.pad_begin.end());
   const dnnl::memory::dims pad_r(spec.pad_end.begin(), spec.pad_end.end());
   const auto prop = dnnl::prop_kind::forward_inference;
-  const auto algo = dnnl::algorithm::convolution_direct;
   const dnnl::memory::desc weights = any_desc(spec.weights);
-  auto desc = spec.bias ? dnnl::convolution_forward::desc(prop, algo, src, weights, bias, dst, strides, gaps, pad_l, pad_r)
-                        : dnnl::convolution_forward::desc(prop, algo, src, weights, dst, strides, gaps, pad_l, pad_r);
-  return dnnl::convolution_forward::primitive_desc(desc, conv_attr(spec), onednn_engine());
+  auto make = [&](dnnl::algorithm algo) {
+    auto desc = spec.bias
+                    ? dnnl::convolution_forward::desc(prop, algo, src, weights, bias, dst, strides, gaps, pad_l, pad_r)
+                    : dnnl::convolution_forward::desc(prop, algo, src, weights, dst, strides, gaps, pad_l, pad_r);
+    return dnnl::convolution_forward::primitive_desc(desc, conv_attr(spec), onednn_engine());
+  };
+  if (spec.winograd) {
+    // oneDNN refuses shapes, post-ops or CPUs its Winograd kernels do not cover: those
+    // run the direct algorithm, which computes the same convolution.
+    try {
+      return make(dnnl::algorithm::convolution_winograd);
+    } catch (const dnnl::error&) {
+    }
+  }
+  return make(dnnl::algorithm::convolution_direct);
 }
 
 ConvPrimitive::Reorder make_reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to) {
@@ -84,15 +96,20 @@ dnnl::memory::desc channels_last_desc(const std::vector<int64_t>& dims) {
   return strided_desc(dims, strides, dt::f32);
 }
 
+// A mid-network ResNet shape for the probes below: 64 -> 64 channels, 3x3, 56x56.
+ConvSpec probe_spec() {
+  ConvSpec spec;
+  spec.src = spec.dst = {1, 64, 56, 56};
+  spec.weights = {64, 64, 3, 3};
+  spec.strides = {1, 1};
+  spec.gaps = {0, 0};
+  spec.pad_begin = spec.pad_end = {1, 1};
+  return spec;
+}
+
 bool convolutions_prefer_channels_last() {
   static const bool prefers = [] {
-    // A mid-network ResNet shape: 64 -> 64 channels, 3x3, 56x56.
-    ConvSpec spec;
-    spec.src = spec.dst = {1, 64, 56, 56};
-    spec.weights = {64, 64, 3, 3};
-    spec.strides = {1, 1};
-    spec.gaps = {0, 0};
-    spec.pad_begin = spec.pad_end = {1, 1};
+    const ConvSpec spec = probe_spec();
     bool channels_last = false;
     Status s = guard_onednn("Conv", [&] {
       auto pd = conv_pd(spec, any_desc(spec.src), dnnl::memory::desc(), any_desc(spec.dst));
@@ -101,6 +118,20 @@ bool convolutions_prefer_channels_last() {
     return s.is_ok() && channels_last;
   }();
   return prefers;
+}
+
+bool winograd_convolutions_available() {
+  static const bool available = [] {
+    ConvSpec spec = probe_spec();
+    spec.winograd = true;
+    bool winograd = false;
+    Status s = guard_onednn("Conv", [&] {
+      auto pd = conv_pd(spec, any_desc(spec.src), dnnl::memory::desc(), any_desc(spec.dst));
+      winograd = std::string(pd.impl_info_str()).find("wino") != std::string::npos;
+    });
+    return s.is_ok() && winograd;
+  }();
+  return available;
 }
 
 Result<std::shared_ptr<ConvPrimitive>> ConvPrimitive::create(const ConvSpec& spec, const PackWeights& pack) {

@@ -31,6 +31,9 @@ struct ConvSpec {
   float clip_min = 0, clip_max = 0;
   // src, residual and dst are stored channels-last (NHWC); dims above stay N, C, spatial.
   bool channels_last = false;
+  // Winograd's algorithm when oneDNN has it for this shape, else the direct one. Its
+  // kernels read and write blocked nChw16c, so NHWC activations are reordered around it.
+  bool winograd = false;
 };
 
 // Descriptor of a contiguous channels-last tensor (N, spatial..., C in memory) whose
@@ -41,6 +44,10 @@ dnnl::memory::desc channels_last_desc(const std::vector<int64_t>& dims);
 // (NHWC) activations, as its AVX-512 brgemm kernels do; elsewhere (AVX2) it prefers
 // blocked nChw8c, and a channels-last graph would only add reorders. Probed once.
 bool convolutions_prefer_channels_last();
+
+// Whether oneDNN has a float32 Winograd convolution on this CPU (AVX-512 only in 2.6).
+// Probed once, on a ResNet-50 3x3 shape.
+bool winograd_convolutions_available();
 
 class ConvPrimitive {
  public:

@@ -13,6 +13,7 @@ class CpuBackend : public Backend {
     return OpRegistry::builtin().find(domain, op_type, opset);
   }
   bool prefers_channels_last_convolutions() const override { return cpu::convolutions_prefer_channels_last(); }
+  bool has_winograd_convolutions() const override { return cpu::winograd_convolutions_available(); }
   std::string packed_weights_format() const override { return cpu::packed_weights_format(); }
   std::vector<std::string> packed_weights_cpu_features() const override {
     return cpu::packed_weights_cpu_features();

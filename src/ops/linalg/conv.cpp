@@ -169,6 +169,7 @@ class ConvOp : public OpKernel {
     spec.clip_min = attrs_.clip_min;
     spec.clip_max = attrs_.clip_max;
     spec.channels_last = attrs_.channels_last;
+    spec.winograd = attrs_.winograd;
     return cpu::ConvPrimitive::create(spec, weights_.packer(cpu::plain_desc(spec.weights, dt::f32)));
   }
 
@@ -195,6 +196,7 @@ Result<std::unique_ptr<OpKernel>> make_conv(const KernelInit& init) {
   if (w && w->dtype() != DType::kFloat32) w = nullptr;
   // ONNX's Conv is channels-first and never overwrites an input, whatever it says.
   attrs->channels_last &= node.domain == "kiln";
+  attrs->winograd &= node.domain == "kiln";
   attrs->residual_in_place &= residual;
   return std::unique_ptr<OpKernel>(new ConvOp(std::move(attrs).value(), w, residual, init.packed_weights));
 }

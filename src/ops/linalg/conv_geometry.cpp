@@ -19,6 +19,12 @@ Result<ConvAttributes> ConvAttributes::parse(const Node& node) {
   a.channels_last = channels_last != 0;
   KILN_ASSIGN_OR_RETURN(int64_t in_place, attr_int(node, "residual_in_place", 0));
   a.residual_in_place = in_place != 0;
+  KILN_ASSIGN_OR_RETURN(std::string algorithm, attr_string(node, "algorithm", "direct"));
+  if (algorithm != "direct" && algorithm != "winograd") {
+    return invalid_model(node.describe() + ": unknown convolution algorithm '" + algorithm +
+                         "', expected 'direct' or 'winograd'");
+  }
+  a.winograd = algorithm == "winograd";
   if (!a.activation.empty() && a.activation != "Relu" && a.activation != "Clip") {
     return invalid_model(node.describe() + ": unknown fused activation '" + a.activation + "'");
   }

@@ -25,6 +25,9 @@ struct ConvAttributes {
   bool channels_last = false;
   // The output is written over the residual input R (pass write_residual_in_place).
   bool residual_in_place = false;
+  // kiln's FusedConv: computed with Winograd's minimal filtering (pass
+  // select_winograd_convolutions), where the backend has it for the shape.
+  bool winograd = false;
 
   static Result<ConvAttributes> parse(const Node& node);
 };
