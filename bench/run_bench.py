@@ -299,9 +299,15 @@ def main():
         if unknown:
             raise SystemExit(f"unknown cases {sorted(unknown)}; {args.mode} cases: {[c.name for c in cases]}")
         cases = [c for c in cases if c.name in args.cases]
-    if "kiln" in args.engines and not os.path.exists(os.path.join(args.build_dir, "bench", "kiln_bench_worker")):
-        raise SystemExit(f"{args.build_dir}/bench/kiln_bench_worker is missing: build it with "
-                         "ninja -C build kiln kiln_bench_worker")
+    if "kiln" in args.engines:
+        # The plan is built by the kiln CLI and run by the worker: both must be the current
+        # sources', or a worker older than the CLI runs (or misreads) the newer plan.
+        if os.path.exists(os.path.join(args.build_dir, "build.ninja")):
+            subprocess.run(["ninja", "-C", args.build_dir, "kiln", "kiln_bench_worker"], check=True,
+                           stdout=subprocess.DEVNULL)
+        if not os.path.exists(os.path.join(args.build_dir, "bench", "kiln_bench_worker")):
+            raise SystemExit(f"{args.build_dir}/bench/kiln_bench_worker is missing: build it with "
+                             "ninja -C build kiln kiln_bench_worker")
     if "kiln" in args.engines:
         args.build_dir = snapshot_kiln(args.build_dir, os.path.join(args.work, "bin"))
     if not args.quick:

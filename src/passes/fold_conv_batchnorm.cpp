@@ -48,18 +48,6 @@ int batchnorm_after(const Graph& graph, const std::vector<std::vector<int>>& con
   return c;
 }
 
-// A fresh value name derived from `base` (ONNX names are SSA, so collisions are refused).
-int add_constant(Graph& graph, const std::string& base, Tensor t) {
-  std::string name = base;
-  int id = graph.add_value(name);
-  for (int k = 1; id < 0; ++k) id = graph.add_value(base + "_" + std::to_string(k));
-  Value& v = graph.values[id];
-  v.type.dtype = t.dtype();
-  v.type.shape = to_sym_shape(t.shape());
-  v.constant = std::move(t);
-  return id;
-}
-
 // Folds `bn` into `conv` (weights W, optional bias b): new constants, the Conv writes
 // the BN's output. Fails only on allocation.
 Status fold(Graph& graph, int conv, int bn_node, std::vector<bool>& dead) {

@@ -40,4 +40,14 @@ void finish_fusion(Graph& graph, const std::vector<bool>& dead) {
   compact(graph, dead);
 }
 
+int add_constant(Graph& graph, const std::string& base, Tensor t) {
+  int id = graph.add_value(base);
+  for (int k = 1; id < 0; ++k) id = graph.add_value(base + "_" + std::to_string(k));
+  Value& v = graph.values[id];
+  v.type.dtype = t.dtype();
+  v.type.shape = to_sym_shape(t.shape());
+  v.constant = std::move(t);
+  return id;
+}
+
 }  // namespace kiln

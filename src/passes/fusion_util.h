@@ -22,6 +22,10 @@ void record_source_nodes(Node& node, const Node& absorbed);
 void absorb_consumer(Graph& graph, int producer, int consumer, const std::string& fused_op_type,
                      std::vector<bool>& dead);
 
+// Adds constant `t` under a fresh name derived from `base` (ONNX names are SSA, so a
+// taken name gets a numbered suffix) and returns its value id.
+int add_constant(Graph& graph, const std::string& base, Tensor t);
+
 // Drops the absorbed nodes and declares the kiln domain the fused ops live in.
 void finish_fusion(Graph& graph, const std::vector<bool>& dead);
 

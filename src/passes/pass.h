@@ -39,6 +39,8 @@ Result<bool> select_winograd_convolutions(Graph& graph, PassContext& ctx);
 Result<bool> write_residual_in_place(Graph& graph, PassContext& ctx);
 Result<bool> fuse_matmul_bias(Graph& graph, PassContext& ctx);
 Result<bool> fuse_attention(Graph& graph, PassContext& ctx);
+Result<bool> fold_attention_layouts(Graph& graph, PassContext& ctx);
+Result<bool> reshape_unit_axis_transposes(Graph& graph, PassContext& ctx);
 Result<bool> fuse_gelu(Graph& graph, PassContext& ctx);
 Result<bool> fuse_layer_norm(Graph& graph, PassContext& ctx);
 Result<bool> fuse_skip_layer_norm(Graph& graph, PassContext& ctx);

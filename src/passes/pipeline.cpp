@@ -51,6 +51,11 @@ const GraphPass kPipeline[] = {
     {"fuse_skip_layer_norm", fuse_skip_layer_norm},
     // After fuse_matmul_bias (the bias is added before the activation) and fuse_gelu.
     {"fuse_matmul_activation", fuse_matmul_activation},
+    // After fuse_attention and fuse_matmul_bias: it removes the head Transposes around
+    // Attention nodes and merges their Q, K and V projections (FusedMatMuls) into one.
+    {"fold_attention_layouts", fold_attention_layouts},
+    // After the fusions that match Transposes (attention heads, K^T): those stay theirs.
+    {"reshape_unit_axis_transposes", reshape_unit_axis_transposes},
     // After every fusion into GEMMs, convs and norms: it takes what elementwise work they left.
     {"fuse_elementwise_chains", fuse_elementwise_chains},
     // After the conv fusions, so the convs it picks carry their bias, sum and activation.
@@ -67,7 +72,7 @@ const GraphPass kPipeline[] = {
 // makes the Slice's end constant, only then are the embeddings' and every later tensor's
 // shapes static, and only then do the per-layer Shape queries fold.
 Result<bool> fold_constants_and_shapes_to_fixed_point(Graph& graph, PassContext& ctx) {
-  constexpr int kMaxRounds = 64;  // each round reaches at least one layer further
+  constexpr int kMaxRounds = 1024;  // each round reaches at least one layer further
   bool changed = false;
   for (int round = 0; round < kMaxRounds; ++round) {
     KILN_ASSIGN_OR_RETURN(bool constants, fold_constants(graph, ctx));

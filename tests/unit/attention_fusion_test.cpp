@@ -15,12 +15,19 @@
 #include "kiln/engine.h"
 #include "onnx/model_importer.h"
 #include "passes/pipeline.h"
+#include "unit/attention_reference.h"
 #include "unit/model_builder.h"
 
 namespace kiln {
 namespace {
 
 using test::ModelBuilder;
+using test::Problem;
+using test::expect_near;
+using test::merge_heads;
+using test::project;
+using test::random_values;
+using test::reference;
 
 constexpr int32_t kFloat = onnx::TensorProto::FLOAT;
 constexpr int32_t kInt64 = onnx::TensorProto::INT64;
@@ -260,72 +267,6 @@ std::vector<float> run(const std::shared_ptr<Engine>& engine, const std::map<std
   return std::vector<float>(y.data<float>(), y.data<float>() + y.numel());
 }
 
-std::vector<float> random_values(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) x = u(rng);
-  return v;
-}
-
-void expect_near(const std::vector<float>& got, const std::vector<float>& want, float tol, const std::string& what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  for (size_t i = 0; i < got.size(); ++i) {
-    ASSERT_NEAR(got[i], want[i], tol) << what << " element " << i;
-  }
-}
-
-// The reference. Shapes: q [B, H, Sq, D], k [B, H, Sk, D], v [B, H, Sk, Dv]; `mask` (may be
-// empty) of `mask_shape`, right-aligned to [B, H, Sq, Sk] with broadcasting; causal keeps
-// k <= q + Sk - Sq and writes `fill` elsewhere, before the mask is added.
-struct Problem {
-  int64_t b, h, sq, sk, d, dv;
-  std::vector<float> q, k, v, mask;
-  Shape mask_shape;
-  float divisor = 1.0f;
-  bool causal = false;
-  float fill = kMin;
-};
-
-std::vector<float> reference(const Problem& p) {
-  std::vector<float> y(static_cast<size_t>(p.b * p.h * p.sq * p.dv));
-  auto mask_at = [&](int64_t bi, int64_t hi, int64_t i, int64_t j) {
-    const int64_t idx4[4] = {bi, hi, i, j};
-    const size_t lead = 4 - p.mask_shape.size();
-    int64_t off = 0;
-    for (size_t a = 0; a < p.mask_shape.size(); ++a) {
-      off = off * p.mask_shape[a] + (p.mask_shape[a] == 1 ? 0 : idx4[lead + a]);
-    }
-    return p.mask[static_cast<size_t>(off)];
-  };
-  for (int64_t bi = 0; bi < p.b; ++bi) {
-    for (int64_t hi = 0; hi < p.h; ++hi) {
-      const int64_t bh = bi * p.h + hi;
-      for (int64_t i = 0; i < p.sq; ++i) {
-        std::vector<float> s(static_cast<size_t>(p.sk));
-        for (int64_t j = 0; j < p.sk; ++j) {
-          double dot = 0;
-          for (int64_t c = 0; c < p.d; ++c) dot += double(p.q[(bh * p.sq + i) * p.d + c]) * p.k[(bh * p.sk + j) * p.d + c];
-          float x = static_cast<float>(dot) / p.divisor;
-          if (p.causal && j > i + p.sk - p.sq) x = p.fill;
-          if (!p.mask.empty()) x += mask_at(bi, hi, i, j);
-          s[j] = x;
-        }
-        double mx = -INFINITY, sum = 0;
-        for (float x : s) mx = std::max(mx, double(x));
-        std::vector<double> e(s.size());
-        for (size_t j = 0; j < s.size(); ++j) sum += e[j] = std::exp(double(s[j]) - mx);
-        for (int64_t c = 0; c < p.dv; ++c) {
-          double acc = 0;
-          for (int64_t j = 0; j < p.sk; ++j) acc += e[j] / sum * p.v[(bh * p.sk + j) * p.dv + c];
-          y[(bh * p.sq + i) * p.dv + c] = static_cast<float>(acc);
-        }
-      }
-    }
-  }
-  return y;
-}
-
 // [B, H, S, D] -> [B, H, D, S]
 std::vector<float> transpose_last_two(const std::vector<float>& x, int64_t bh, int64_t s, int64_t d) {
   std::vector<float> t(x.size());
@@ -344,34 +285,6 @@ std::vector<float> padding_as_additive(const std::vector<int64_t>& mask) {
   std::vector<float> m;
   for (int64_t x : mask) m.push_back((1.0f - static_cast<float>(x)) * kMin);
   return m;
-}
-
-// x [B, S, 8] times W [8, 8], split into heads: [B, 2, S, 4].
-std::vector<float> project(const std::vector<float>& x, const std::vector<float>& w, int64_t b, int64_t s) {
-  std::vector<float> out(static_cast<size_t>(b * s * 8));
-  for (int64_t bi = 0; bi < b; ++bi) {
-    for (int64_t i = 0; i < s; ++i) {
-      for (int64_t o = 0; o < 8; ++o) {
-        double acc = 0;
-        for (int64_t c = 0; c < 8; ++c) acc += double(x[(bi * s + i) * 8 + c]) * w[c * 8 + o];
-        out[((bi * 2 + o / 4) * s + i) * 4 + o % 4] = static_cast<float>(acc);
-      }
-    }
-  }
-  return out;
-}
-
-// [B, 2, S, 4] -> [B, S, 8]
-std::vector<float> merge_heads(const std::vector<float>& y, int64_t b, int64_t s) {
-  std::vector<float> out(y.size());
-  for (int64_t bi = 0; bi < b; ++bi) {
-    for (int64_t h = 0; h < 2; ++h) {
-      for (int64_t i = 0; i < s; ++i) {
-        for (int64_t d = 0; d < 4; ++d) out[(bi * s + i) * 8 + h * 4 + d] = y[((bi * 2 + h) * s + i) * 4 + d];
-      }
-    }
-  }
-  return out;
 }
 
 Projections random_projections(uint32_t seed) {

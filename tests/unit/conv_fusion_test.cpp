@@ -43,15 +43,9 @@ constexpr const char* kChannelsLast = "convert_convs_to_channels_last";
 // the channels-last conversion (which makes every 2-D conv a FusedConv) is off unless
 // `channels_last` is set.
 Graph optimized(const ModelBuilder& b, const std::vector<std::string>& disabled = {}, bool channels_last = false) {
-  Result<Graph> g = import_onnx_bytes(b.bytes(), "", "conv_fusion_test.onnx");
-  EXPECT_TRUE(g.is_ok()) << g.status().to_string();
-  if (!g.is_ok()) return Graph();
-  BuildOptions options;
-  options.disabled_passes = disabled;
-  if (!channels_last) options.disabled_passes.push_back(kChannelsLast);
-  Status s = optimize_graph(*g, options);
-  EXPECT_TRUE(s.is_ok()) << s.to_string();
-  return std::move(g).value();
+  std::vector<std::string> off = disabled;
+  if (!channels_last) off.push_back(kChannelsLast);
+  return test::optimized_graph(b, off);
 }
 
 std::map<std::string, int> op_counts(const Graph& g) {

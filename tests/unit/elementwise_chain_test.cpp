@@ -43,14 +43,7 @@ void floats_attr(onnx::NodeProto* n, const std::string& name, const std::vector<
 }
 
 Graph optimized(const ModelBuilder& b, const std::vector<std::string>& disabled = {}) {
-  Result<Graph> g = import_onnx_bytes(b.bytes(), "", "elementwise_chain_test.onnx");
-  EXPECT_TRUE(g.is_ok()) << g.status().to_string();
-  if (!g.is_ok()) return {};
-  BuildOptions options;
-  options.disabled_passes = disabled;
-  Status s = optimize_graph(*g, options);
-  EXPECT_TRUE(s.is_ok()) << s.to_string();
-  return std::move(g).value();
+  return test::optimized_graph(b, disabled);
 }
 
 std::map<std::string, int> op_counts(const Graph& g) {
@@ -77,14 +70,9 @@ struct Input {
 // Output 0 of the model built with `disabled` passes off.
 std::vector<float> run(const ModelBuilder& b, const std::vector<Input>& inputs,
                        const std::vector<std::string>& disabled = {}) {
-  test::TempDir dir;
-  test::write_file(dir.file("m.onnx"), b.bytes());
-  BuildOptions options;
-  options.disabled_passes = disabled;
-  auto engine = Engine::build_from_onnx(dir.file("m.onnx"), options);
-  EXPECT_TRUE(engine.is_ok()) << engine.status().to_string();
-  if (!engine.is_ok()) return {};
-  auto ctx = (*engine)->create_context();
+  std::shared_ptr<Engine> engine = test::build_engine(b, disabled);
+  if (!engine) return {};
+  auto ctx = engine->create_context();
   for (const Input& in : inputs) {
     Status s = ctx->set_input(in.name, in.value);
     EXPECT_TRUE(s.is_ok()) << s.to_string();

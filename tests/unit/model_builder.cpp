@@ -1,5 +1,8 @@
 #include "unit/model_builder.h"
 
+#include "onnx/model_importer.h"
+#include "passes/pipeline.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -168,6 +171,27 @@ TempDir::~TempDir() {
     }
   }
   return ::testing::AssertionSuccess() << s.to_string();
+}
+
+Graph optimized_graph(const ModelBuilder& b, const std::vector<std::string>& disabled) {
+  Result<Graph> g = import_onnx_bytes(b.bytes(), "", "test.onnx");
+  EXPECT_TRUE(g.is_ok()) << g.status().to_string();
+  if (!g.is_ok()) return Graph();
+  BuildOptions options;
+  options.disabled_passes = disabled;
+  Status s = optimize_graph(*g, options);
+  EXPECT_TRUE(s.is_ok()) << s.to_string();
+  return std::move(g).value();
+}
+
+std::shared_ptr<Engine> build_engine(const ModelBuilder& b, const std::vector<std::string>& disabled) {
+  TempDir dir;
+  write_file(dir.file("m.onnx"), b.bytes());
+  BuildOptions options;
+  options.disabled_passes = disabled;
+  auto engine = Engine::build_from_onnx(dir.file("m.onnx"), options);
+  EXPECT_TRUE(engine.is_ok()) << engine.status().to_string();
+  return engine.is_ok() ? *engine : nullptr;
 }
 
 Result<std::shared_ptr<Engine>> load(const ModelBuilder& b, const std::string& name) {

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "ir/graph.h"
 #include "kiln/engine.h"
 #include "onnx/onnx.pb.h"
 
@@ -83,6 +84,14 @@ template <typename T>
   if (r.is_ok()) return ::testing::AssertionFailure() << "expected an error, got success";
   return error_mentions(r.status(), parts);
 }
+
+// The builder's model imported and run through the build passes, minus `disabled`
+// (failing the test, and returning an empty graph, when either step fails).
+Graph optimized_graph(const ModelBuilder& b, const std::vector<std::string>& disabled = {});
+
+// Engine::build_from_onnx (the build passes, minus `disabled`) on the builder's model
+// written to a file; null (and a test failure) when the build fails.
+std::shared_ptr<Engine> build_engine(const ModelBuilder& b, const std::vector<std::string>& disabled = {});
 
 // Engine::from_onnx_bytes on the builder's model, named `name` in messages.
 Result<std::shared_ptr<Engine>> load(const ModelBuilder& b, const std::string& name = "test.onnx");
