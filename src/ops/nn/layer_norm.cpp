@@ -14,6 +14,9 @@
 namespace kiln {
 namespace {
 
+// Below this many elements a parallel region costs more than it saves.
+constexpr int64_t kParallelElements = 16384;
+
 // Scale or B must broadcast over the normalized dims and not vary across rows.
 Status check_row_param(const Tensor& p, const Shape& x_shape, int64_t axis, const char* name) {
   const int64_t rank = static_cast<int64_t>(x_shape.size());
@@ -92,15 +95,8 @@ Status layer_norm_typed(const Tensor& xt, const Tensor& scale_t, const Tensor* b
   const T* x = xt.data<T>();
   T* y = yt.data<T>();
   constexpr bool kDirect = std::is_same_v<T, C>;
-  std::vector<C> buf(kDirect ? 0 : static_cast<size_t>(n));
-  for (int64_t r = 0; r < rows; ++r) {
-    const C* row;
-    if constexpr (kDirect) {
-      row = x + r * n;
-    } else {
-      for (int64_t i = 0; i < n; ++i) buf[i] = load_as<C>(x[r * n + i]);
-      row = buf.data();
-    }
+  // One row, standardized from `row` (X's own row, or its copy in the compute type).
+  auto normalize = [&](int64_t r, const C* row) {
     const C mean = n > 0 && !rms ? math::row_sum(row, n) / static_cast<C>(n) : C(0);
     const C var = n > 0 ? math::row_sum_sq_dev(row, n, mean) / static_cast<C>(n) : C(0);
     const C inv = C(1) / std::sqrt(var + static_cast<C>(epsilon));
@@ -108,6 +104,17 @@ Status layer_norm_typed(const Tensor& xt, const Tensor& scale_t, const Tensor* b
     for (int64_t i = 0; i < n; ++i) out[i] = store_as<T>((row[i] - mean) * inv * scale[i] + bias[i]);
     if (mean_t) mean_t->data<U>()[r] = store_as<U>(mean);
     if (inv_t) inv_t->data<U>()[r] = store_as<U>(inv);
+  };
+  if constexpr (kDirect) {
+    // Rows are independent: split them over the threads once there is enough work.
+#pragma omp parallel for schedule(static) if (rows > 1 && rows * n >= kParallelElements)
+    for (int64_t r = 0; r < rows; ++r) normalize(r, x + r * n);
+  } else {
+    std::vector<C> buf(static_cast<size_t>(n));
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t i = 0; i < n; ++i) buf[i] = load_as<C>(x[r * n + i]);
+      normalize(r, buf.data());
+    }
   }
   return Status::ok();
 }
