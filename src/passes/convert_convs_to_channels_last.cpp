@@ -4,6 +4,10 @@
 // kiln::Reorder nodes convert at the edges of such chains only (graph inputs, pooling,
 // anything else that reads NCHW). Without this each convolution reorders its input and
 // output itself: about half the time of a ResNet-50 1x1 convolution.
+#include <map>
+#include <optional>
+#include <string>
+
 #include "ir/graph_edit.h"
 #include "ir/verifier.h"
 #include "passes/fusion_util.h"
@@ -29,6 +33,40 @@ bool convertible(const Graph& graph, const Node& node) {
          rank4_float(graph, node.inputs[kResidualInput]);
 }
 
+// A 2-D pool that kiln::ChannelsLastPool runs on NHWC (oneDNN's pooling), as the
+// attributes it takes; nullopt for anything else. Average pools whose ceil_mode window
+// overhang would count as padding are left alone: ONNX and oneDNN count those differently.
+std::optional<std::map<std::string, Attribute>> channels_last_pool(const Graph& graph, const Node& node) {
+  if (!node.domain.empty() || node.inputs.size() != 1 || node.outputs.size() != 1) return std::nullopt;
+  if (!rank4_float(graph, node.inputs[0]) || !rank4_float(graph, node.outputs[0])) return std::nullopt;
+  const bool global = node.op_type == "GlobalAveragePool" || node.op_type == "GlobalMaxPool";
+  const bool max = node.op_type == "MaxPool" || node.op_type == "GlobalMaxPool";
+  if (!global && node.op_type != "MaxPool" && node.op_type != "AveragePool") return std::nullopt;
+  std::map<std::string, Attribute> attrs = node.attributes;
+  if (!global) {
+    const Attribute* kernel = node.find_attribute("kernel_shape");
+    if (!kernel || kernel->ints.size() != 2) return std::nullopt;
+    if (const Attribute* d = node.find_attribute("dilations")) {
+      for (int64_t v : d->ints) {
+        if (v != 1) return std::nullopt;
+      }
+    }
+    const Attribute* ceil = node.find_attribute("ceil_mode");
+    const Attribute* include = node.find_attribute("count_include_pad");
+    if (!max && ceil && ceil->i != 0 && include && include->i != 0) return std::nullopt;
+  }
+  Attribute mode;
+  mode.kind = Attribute::Kind::kString;
+  mode.s = max ? "max" : "avg";
+  attrs["mode"] = mode;
+  Attribute is_global;
+  is_global.kind = Attribute::Kind::kInt;
+  is_global.i = global ? 1 : 0;
+  attrs["global"] = is_global;
+  attrs.erase("storage_order");  // only shapes MaxPool's Indices output, which is absent
+  return attrs;
+}
+
 // Whether `slot` of `node` reads channels-last data once the pass is done.
 bool reads_channels_last(const std::vector<bool>& convert, int node, size_t slot) {
   return convert[node] && (slot == 0 || slot == kResidualInput);
@@ -48,18 +86,24 @@ class ChannelsLastRewrite {
         nodes_.push_back(std::move(node));
         continue;
       }
+      auto pool = channels_last_pool(graph_, node);  // before the twins, which have no types yet
       for (size_t slot : {size_t{0}, kResidualInput}) {
         if (slot < node.inputs.size() && node.inputs[slot] != kNoValue) node.inputs[slot] = channels_last(node.inputs[slot]);
       }
       const int out = node.outputs[0];
       twin_[out] = new_value(graph_.values[out].name + "_nhwc");
       node.outputs[0] = twin_[out];
-      node.op_type = "FusedConv";
+      if (pool) {
+        node.op_type = "ChannelsLastPool";
+        node.attributes = std::move(*pool);
+      } else {
+        node.op_type = "FusedConv";
+        Attribute flag;
+        flag.kind = Attribute::Kind::kInt;
+        flag.i = 1;
+        node.attributes["channels_last"] = flag;
+      }
       node.domain = "kiln";
-      Attribute flag;
-      flag.kind = Attribute::Kind::kInt;
-      flag.i = 1;
-      node.attributes["channels_last"] = flag;
       nodes_.push_back(std::move(node));
       if (needs_channels_first(convert, consumers, out)) add_reorder(twin_[out], out, "channels_first");
     }
@@ -127,6 +171,20 @@ Result<bool> convert_convs_to_channels_last(Graph& graph, PassContext& ctx) {
     any |= convert[n];
   }
   if (!any || !ctx.backend.prefers_channels_last_convolutions()) return false;
+  // Pools join a chain they touch (a pool between NCHW ops would only add two Reorders);
+  // a pool between two pools joins once one of them has.
+  const auto readers = value_consumers(graph);
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (size_t n = 0; n < graph.nodes.size(); ++n) {
+      const Node& node = graph.nodes[n];
+      if (convert[n] || !channels_last_pool(graph, node)) continue;
+      const int producer = graph.values[node.inputs[0]].producer;
+      bool touches = producer >= 0 && convert[producer];
+      for (int r : readers[node.outputs[0]]) touches = touches || convert[r];
+      if (touches) convert[n] = grew = true;
+    }
+  }
   ChannelsLastRewrite rewrite(graph);
   KILN_RETURN_IF_ERROR(rewrite.run(convert));
   return true;

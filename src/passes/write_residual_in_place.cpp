@@ -18,7 +18,9 @@ constexpr size_t kResidualInput = 3;
 // Producers whose output is a buffer of its own (never a view of an input or a constant),
 // except through this same in-place rewrite, whose safety composes.
 bool writes_own_buffer(const Node& node) {
-  if (node.domain == "kiln") return node.op_type == "FusedConv" || node.op_type == "Reorder";
+  if (node.domain == "kiln") {
+    return node.op_type == "FusedConv" || node.op_type == "Reorder" || node.op_type == "ChannelsLastPool";
+  }
   return node.domain.empty() && node.op_type == "Conv";
 }
 

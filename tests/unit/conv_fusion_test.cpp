@@ -64,14 +64,9 @@ const Node* find_op(const Graph& g, const std::string& op_type) {
 // Output `output` of the engine built with the whole pipeline but `disabled`.
 std::vector<float> run(const ModelBuilder& b, const Shape& shape, const std::vector<float>& x,
                        const std::vector<std::string>& disabled = {}, size_t output = 0) {
-  BuildOptions options;
-  options.disabled_passes = disabled;
-  test::TempDir dir;
-  test::write_file(dir.file("m.onnx"), b.bytes());
-  auto engine = Engine::build_from_onnx(dir.file("m.onnx"), options);
-  EXPECT_TRUE(engine.is_ok()) << engine.status().to_string();
-  if (!engine.is_ok()) return {};
-  auto ctx = (*engine)->create_context();
+  std::shared_ptr<Engine> engine = test::build_engine(b, disabled);
+  if (!engine) return {};
+  auto ctx = engine->create_context();
   EXPECT_TRUE(ctx->set_input("x", Tensor::from_vector<float>(shape, x)).is_ok());
   Status s = ctx->run();
   EXPECT_TRUE(s.is_ok()) << s.to_string();
@@ -400,9 +395,10 @@ TEST(ConvFusionChannelsLast, ConvChainsRunNhwcWithReordersOnlyAtTheirEdges) {
     const Graph g = optimized(b, {}, true);
     auto counts = op_counts(g);
     EXPECT_EQ(counts["FusedConv"], 3);
-    // x in; r1 out to the pool; the pooled tensor in (shared by conv2 and the residual);
-    // y out (shared by the graph output and the pool).
-    EXPECT_EQ(counts["Reorder"], 4);
+    // The pools run NHWC too (oneDNN pooling): x in; y out for the graph output; z out.
+    EXPECT_EQ(counts["ChannelsLastPool"], 2);
+    EXPECT_EQ(counts["MaxPool"] + counts["GlobalAveragePool"], 0);
+    EXPECT_EQ(counts["Reorder"], 3);
     EXPECT_EQ(counts["Add"] + counts["Relu"], 0);
     for (const Node& n : g.nodes) {
       if (n.op_type == "FusedConv") {
@@ -410,7 +406,7 @@ TEST(ConvFusionChannelsLast, ConvChainsRunNhwcWithReordersOnlyAtTheirEdges) {
       }
     }
     EXPECT_EQ(g.values[g.outputs[0]].name, "y");  // outputs keep their names and NCHW layout
-    // conv3's residual (the pooled tensor, reordered) is read only by conv2 before it.
+    // conv3's residual (the pooled tensor) is read only by conv2 before it.
     const Node* conv3 = nullptr;
     for (const Node& n : g.nodes) conv3 = n.name == "conv3" ? &n : conv3;
     ASSERT_NE(conv3, nullptr);
@@ -448,6 +444,57 @@ TEST(ConvFusionChannelsLast, ConvChainsRunNhwcWithReordersOnlyAtTheirEdges) {
   for (const std::vector<std::string>& disabled : variants) {
     expect_near_all(run(b, {1, 3, 8, 8}, x, disabled, 0), expected_y);
     expect_near_all(run(b, {1, 3, 8, 8}, x, disabled, 1), expected_z);
+  }
+}
+
+TEST(ConvFusionChannelsLast, PaddedCeilModeAndGlobalPoolsRunNhwcAndMatchOnnxRuntime) {
+  // x [1, 16, 9, 9] -> Conv 3x3 pad 1 -> Relu -> MaxPool 3x3 s2 pad 1 ceil_mode -> Conv 1x1 (c2);
+  // y = GlobalMaxPool(Conv 1x1(AveragePool 3x3 s2 pad 1 count_include_pad(c2)));
+  // z = GlobalAveragePool(Conv 1x1(AveragePool 2x2 s2 ceil_mode(c2))).
+  ModelBuilder b(17);
+  b.input("x", kFloat, {1, 16, 9, 9});
+  b.output("y", kFloat, {1, 16, 1, 1});
+  b.output("z", kFloat, {1, 16, 1, 1});
+  b.initializer("W1", {16, 16, 3, 3}, sequence(2304, 5, 17, 8, 0.02));
+  b.initializer("W2", {16, 16, 1, 1}, sequence(256, 3, 13, 6, 0.05));
+  b.initializer("W3", {16, 16, 1, 1}, sequence(256, 11, 19, 9, 0.04));
+  add_ints(b.node("Conv", {"x", "W1"}, {"c1"}), "pads", {1, 1, 1, 1});
+  b.node("Relu", {"c1"}, {"r1"});
+  onnx::NodeProto* max = b.node("MaxPool", {"r1"}, {"p1"}, "max");
+  add_ints(max, "kernel_shape", {3, 3});
+  add_ints(max, "strides", {2, 2});
+  add_ints(max, "pads", {1, 1, 1, 1});
+  test::add_int_attr(max, "ceil_mode", 1);
+  b.node("Conv", {"p1", "W2"}, {"c2"});
+  onnx::NodeProto* avg = b.node("AveragePool", {"c2"}, {"a1"}, "avg_include");
+  add_ints(avg, "kernel_shape", {3, 3});
+  add_ints(avg, "strides", {2, 2});
+  add_ints(avg, "pads", {1, 1, 1, 1});
+  test::add_int_attr(avg, "count_include_pad", 1);
+  b.node("Conv", {"a1", "W3"}, {"c3"});
+  b.node("GlobalMaxPool", {"c3"}, {"y"});
+  onnx::NodeProto* ceil = b.node("AveragePool", {"c2"}, {"a2"}, "avg_ceil");
+  add_ints(ceil, "kernel_shape", {2, 2});
+  add_ints(ceil, "strides", {2, 2});
+  test::add_int_attr(ceil, "ceil_mode", 1);
+  b.node("Conv", {"a2", "W3"}, {"c4"});
+  b.node("GlobalAveragePool", {"c4"}, {"z"});
+  if (cpu_backend().prefers_channels_last_convolutions()) {
+    auto counts = op_counts(optimized(b, {}, true));
+    EXPECT_EQ(counts["ChannelsLastPool"], 5);
+    EXPECT_EQ(counts["Reorder"], 3);  // x in, y and z out
+  }
+  // onnxruntime 1.32 (graph optimizations off) on the same model and input.
+  const std::vector<float> expected_y = {0.2331618f,   0.08597729f, 0.1716449f,  0.2077542f,  0.1447396f, 0.01846043f,
+                                         0.16758f,     0.01342443f, -0.03124622f, -0.05399071f, 0.1624302f, -0.01730403f,
+                                         -0.03222933f, -0.09761114f, 0.1957724f,  0.03760621f};
+  const std::vector<float> expected_z = {0.2512903f,  0.02005261f,  0.1499776f,   0.2016797f,  0.1325523f,  -0.1971603f,
+                                         0.1483409f,  -0.01553319f, -0.1810223f,  -0.1733645f, 0.01635779f, -0.09329028f,
+                                         -0.1826591f, -0.2511216f,  0.1777199f,   -0.06986818f};
+  const std::vector<float> x = sequence(1296, 7, 29, 14, 0.1);
+  for (const std::vector<std::string>& disabled : std::vector<std::vector<std::string>>{{}, {kChannelsLast}}) {
+    expect_near_all(run(b, {1, 16, 9, 9}, x, disabled, 0), expected_y);
+    expect_near_all(run(b, {1, 16, 9, 9}, x, disabled, 1), expected_z);
   }
 }
 

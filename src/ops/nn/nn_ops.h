@@ -27,6 +27,7 @@ Result<std::unique_ptr<OpKernel>> make_softmax(const KernelInit& init);
 Result<std::unique_ptr<OpKernel>> make_log_softmax(const KernelInit& init);
 Result<std::unique_ptr<OpKernel>> make_hardmax(const KernelInit& init);
 Result<std::unique_ptr<OpKernel>> make_attention(const KernelInit& init);
+Result<std::unique_ptr<OpKernel>> make_channels_last_pool(const KernelInit& init);
 Result<std::unique_ptr<OpKernel>> make_resize(const KernelInit& init);
 Result<std::unique_ptr<OpKernel>> make_upsample(const KernelInit& init);
 

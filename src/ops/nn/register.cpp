@@ -61,6 +61,7 @@ std::span<const OpRegistration> nn_ops() {
       {"kiln", "SkipLayerNorm", 1, make_skip_layer_norm},
       // softmax(scale * Q K^T, masked) V in one pass per row block (fuse_attention).
       {"kiln", "Attention", 1, make_attention},
+      {"kiln", "ChannelsLastPool", 1, make_channels_last_pool},  // pools in NHWC conv chains
   };
   return kOps;
 }
