@@ -33,6 +33,7 @@
 #include <random>
 
 #include "backend/cpu/matmul_primitive.h"
+#include "bench_random.h"
 #include "kiln/engine.h"
 #include "math/small_gemm.h"
 #include "onnx/onnx.pb.h"
@@ -41,13 +42,7 @@ namespace {
 
 constexpr int64_t kHeads = 12, kSeq = 128, kDepth = 64;
 
-std::vector<float> random_values(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = u(rng);
-  return v;
-}
+using kiln::bench::random_values;
 
 struct HeadData {
   std::vector<float> q = random_values(kHeads * kSeq * kDepth, 1);

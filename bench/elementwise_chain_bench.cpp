@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_random.h"
 #include "kiln/engine.h"
 #include "onnx/onnx.pb.h"
 
@@ -37,13 +38,7 @@ namespace {
 constexpr int64_t kWidth = 768;
 constexpr int64_t kMaskLength = 128;
 
-std::vector<float> random_values(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-4.0f, 4.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = u(rng);
-  return v;
-}
+std::vector<float> random_values(size_t n, uint32_t seed) { return kiln::bench::random_values(n, seed, -4.0f, 4.0f); }
 
 enum Case { kSwishAffine, kBiasRelu, kMask };
 const char* const kCaseNames[] = {"swish_affine", "bias_relu", "mask"};

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "backend/backend.h"
+#include "backend/cpu/conv_primitive.h"
 #include "backend/cpu/weight_packs.h"
 #include "io/npy.h"
 #include "kiln/engine.h"
@@ -302,6 +303,21 @@ TEST(PackedPlanLayoutKey, EqualLayoutsGiveEqualKeysAndOthersDiffer) {
   const dnnl::memory::desc b({1, 8}, dt::f32, dnnl::memory::dims{99, 1});
   ASSERT_TRUE(a == b);
   EXPECT_EQ(cpu::layout_key(a), cpu::layout_key(b));
+  // Winograd's transformed weights (an opaque oneDNN format) have keys of their own.
+  if (cpu::winograd_convolutions_available()) {
+    auto wino = [](int64_t channels) {
+      const dnnl::memory::desc any({1, channels, 28, 28}, dt::f32, tag::any);
+      const dnnl::memory::desc weights({channels, channels, 3, 3}, dt::f32, tag::any);
+      dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_winograd,
+                                        any, weights, any, {1, 1}, {1, 1}, {1, 1});
+      return dnnl::convolution_forward::primitive_desc(d, cpu::onednn_engine()).weights_desc();
+    };
+    const std::string w64 = cpu::layout_key(wino(64));
+    EXPECT_FALSE(w64.empty());
+    EXPECT_EQ(w64, cpu::layout_key(wino(64)));
+    EXPECT_NE(w64, cpu::layout_key(wino(128)));
+    EXPECT_NE(w64, blocked);
+  }
   // Other element types and the empty descriptor have no key: they are never stored.
   EXPECT_EQ(cpu::layout_key(dnnl::memory::desc(dims, dt::s8, tag::oihw)), "");
   EXPECT_EQ(cpu::layout_key(dnnl::memory::desc()), "");

@@ -15,9 +15,34 @@ void append(std::string& out, int64_t v) {
 
 }  // namespace
 
+// Winograd weights (select_winograd_convolutions) are tiles of transformed filters: the
+// key is their dims and every field of oneDNN's description of the tiling. The marker
+// -1 sits where a blocked key has its rank, so the two kinds never collide.
+std::string wino_layout_key(const dnnl_memory_desc_t& md) {
+  const dnnl_wino_desc_t& w = md.format_desc.wino_desc;
+  std::string key;
+  append(key, kLayoutKeyVersion);
+  append(key, -1);
+  append(key, md.ndims);
+  for (int d = 0; d < md.ndims; ++d) append(key, md.dims[d]);
+  for (int64_t field : {static_cast<int64_t>(w.wino_format), int64_t{w.r}, int64_t{w.alpha}, int64_t{w.ic},
+                        int64_t{w.oc}, int64_t{w.ic_block}, int64_t{w.oc_block}, int64_t{w.ic2_block},
+                        int64_t{w.oc2_block}, static_cast<int64_t>(w.size)}) {
+    append(key, field);
+  }
+  uint32_t scale_bits = 0;
+  std::memcpy(&scale_bits, &w.adj_scale, sizeof(scale_bits));
+  append(key, scale_bits);
+  return key;
+}
+
 std::string layout_key(const dnnl::memory::desc& desc) {
   const dnnl_memory_desc_t& md = desc.data;
-  if (md.format_kind != dnnl_blocked || md.data_type != dnnl_f32 || md.extra.flags != 0) return "";
+  if (md.data_type != dnnl_f32 || md.extra.flags != 0) return "";
+  if (md.format_kind == dnnl_format_kind_wino && md.ndims > 0 && md.ndims <= DNNL_MAX_NDIMS) {
+    return wino_layout_key(md);
+  }
+  if (md.format_kind != dnnl_blocked) return "";
   if (md.ndims <= 0 || md.ndims > DNNL_MAX_NDIMS) return "";
   const dnnl_blocking_desc_t& b = md.format_desc.blocking;
   if (b.inner_nblks < 0 || b.inner_nblks > DNNL_MAX_NDIMS) return "";

@@ -25,8 +25,8 @@ using PackWeights = std::function<dnnl::memory(const dnnl::memory::desc& desc)>;
 
 // A fixed encoding of the descriptor fields that say where each element lies (the ones
 // oneDNN's descriptor equality compares), so equal descriptors give equal bytes whatever
-// the struct's padding or unused slots hold. Empty for descriptors that are not plain
-// or blocked float layouts (oneDNN's opaque formats): those are never stored.
+// the struct's padding or unused slots hold. Empty for descriptors that are not plain,
+// blocked or Winograd float layouts (oneDNN's other opaque formats): those are never stored.
 std::string layout_key(const dnnl::memory::desc& desc);
 
 // Names the library and key encoding of the layouts: a plan's packed weights are used

@@ -1,9 +1,11 @@
 // Gemm: Y = alpha * op(A) x op(B) + beta * C, with op() an optional transpose and C
 // broadcast to [M, N]. float32 on oneDNN (transposes as strides, C as bias when it is a
-// row vector and beta is 1); other float types through a reference loop.
+// row vector and beta is 1), except one row against [N, K] weights (a classifier head at
+// batch 1), which is math::gemv_rows; other float types through a reference loop.
 // kiln::FusedGemm (fuse_matmul_activation) is Gemm followed by an activation, a oneDNN
 // post-op when C is absent or the bias, else applied after C is added.
 #include "backend/cpu/matmul_primitive.h"
+#include "math/gemv.h"
 #include "ops/linalg/gemm_activation.h"
 #include "ops/linalg/linalg_ops.h"
 #include "ops/op_util.h"
@@ -67,6 +69,13 @@ class GemmOp : public OpKernel {
     const bool activate = activation_ != cpu::MatmulActivation::kNone;
     if (activate && a.dtype() != DType::kFloat32) {
       return invalid_argument("FusedGemm with an activation needs float32 operands, got " + dtype_name(a.dtype()));
+    }
+    if (a.dtype() == DType::kFloat32 && k > 0 && m == 1 && !trans_a_ && trans_b_ && alpha_ == 1.0f &&
+        b.dtype() == DType::kFloat32 && (!c || c_is_bias(c, n))) {
+      // One row against torch-layout weights [N, K]: memory-bound dot products (math/gemv.h).
+      math::gemv_rows(n, k, a.data<float>(), b.data<float>(), k, c ? c->data<float>() : nullptr, y.data<float>());
+      if (activate) apply_gemm_activation(activation_, y.data<float>(), y.numel());
+      return Status::ok();
     }
     if (a.dtype() == DType::kFloat32 && k > 0) return run_onednn(a, b, c, y, m, k, n);
     KILN_RETURN_IF_ERROR(dispatch_float(a.dtype(), [&](auto tag) -> Status {
