@@ -6,6 +6,7 @@
 // unit/attention_reference.h.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
 #include "kiln/engine.h"
@@ -178,6 +179,69 @@ TEST(AttentionLayouts, ProjectionsWithAnotherReaderAreNotMerged) {
   auto counts = op_counts(g);
   EXPECT_EQ(counts["FusedMatMul"], 3);
   EXPECT_EQ(counts["Transpose"], 0);  // the head Transposes still go
+}
+
+void add_attr(onnx::NodeProto* node, const std::string& name, float f) {
+  onnx::AttributeProto* a = node->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::FLOAT);
+  a->set_f(f);
+}
+
+void add_attr(onnx::NodeProto* node, const std::string& name, const std::string& s) {
+  onnx::AttributeProto* a = node->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s(s);
+}
+
+// A model holding one kiln::Attention written by hand: packed X [2, 5, width].
+ModelBuilder packed_attention(int64_t width, int64_t heads, int64_t seq_major) {
+  ModelBuilder b(17);
+  b.opset_import("kiln", 1);
+  b.input("x", kFloat, {2, 5, width});
+  b.output("y", kFloat, {"batch", "seq", "heads", "depth"});
+  onnx::NodeProto* n = b.node("Attention", {"x", "", ""}, {"y"}, "attention", "kiln");
+  add_attr(n, "scale", 0.5f);
+  test::add_int_attr(n, "num_heads", heads);
+  test::add_int_attr(n, "seq_major", seq_major);
+  return b;
+}
+
+TEST(AttentionLayouts, MalformedKilnAttentionNodesAreErrorsNamingTheProblem) {
+  EXPECT_TRUE(test::error_mentions(test::load(packed_attention(25, 2, 1)), {"attention", "3 * 2 * head size"}));
+  EXPECT_TRUE(test::error_mentions(test::load(packed_attention(24, 2, 0)), {"attention", "needs seq_major = 1"}));
+  EXPECT_TRUE(test::error_mentions(test::load(packed_attention(24, -1, 1)), {"attention", "must be positive"}));
+  ASSERT_TRUE(test::load(packed_attention(24, 2, 1)).is_ok());  // the well-formed node loads
+}
+
+TEST(ChannelsLastPool, UnknownModesAndBadRanksAreErrorsNamingTheNode) {
+  auto pool_model = [](const std::string& mode, const std::vector<test::DimSpec>& dims) {
+    ModelBuilder b(17);
+    b.opset_import("kiln", 1);
+    b.input("x", kFloat, dims);
+    b.output("y", kFloat, {1, 1, 1, 4});
+    onnx::NodeProto* n = b.node("ChannelsLastPool", {"x"}, {"y"}, "pool", "kiln");
+    add_attr(n, "mode", mode);
+    test::add_int_attr(n, "global", 1);
+    return b;
+  };
+  EXPECT_TRUE(test::error_mentions(test::load(pool_model("median", {1, 3, 3, 4})), {"pool", "'median'"}));
+  EXPECT_TRUE(test::error_mentions(test::load(pool_model("max", {1, 3, 4})), {"pool", "[N, H, W, C]"}));
+  // Global max over 3x3 of each of 4 channels, NHWC.
+  auto engine = test::load(pool_model("max", {1, 3, 3, 4}));
+  ASSERT_TRUE(engine.is_ok()) << engine.status().to_string();
+  auto ctx = (*engine)->create_context();
+  std::vector<float> x(36);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 7) % 36);
+  ASSERT_TRUE(ctx->set_input("x", Tensor::from_vector<float>({1, 3, 3, 4}, x)).is_ok());
+  ASSERT_TRUE(ctx->run().is_ok());
+  const Tensor& y = ctx->outputs()[0];
+  for (int64_t c = 0; c < 4; ++c) {
+    float want = x[c];
+    for (int64_t p = 0; p < 9; ++p) want = std::max(want, x[p * 4 + c]);
+    EXPECT_EQ(y.data<float>()[c], want) << c;
+  }
 }
 
 TEST(UnitAxisTransposes, TransposesMovingOnlyUnitAxesBecomeReshapes) {

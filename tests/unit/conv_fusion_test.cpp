@@ -561,6 +561,20 @@ TEST(ConvFusionWinograd, WideThreeByThreeConvsUseWinogradAndMatchADirectLoop) {
   }
 }
 
+TEST(ConvFusionWinograd, AnUnknownAlgorithmIsAnErrorNamingTheNode) {
+  ModelBuilder b(17);
+  b.opset_import("kiln", 1);
+  b.input("x", kFloat, {1, 4, 5, 5});
+  b.output("y", kFloat, {1, 4, 3, 3});
+  b.initializer("W", {4, 4, 3, 3}, sequence(144, 5, 17, 8, 0.02));
+  onnx::NodeProto* conv = b.node("FusedConv", {"x", "W"}, {"y"}, "my_conv", "kiln");
+  onnx::AttributeProto* a = conv->add_attribute();
+  a->set_name("algorithm");
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s("fft");
+  EXPECT_TRUE(test::error_mentions(test::load(b), {"my_conv", "unknown convolution algorithm 'fft'"}));
+}
+
 TEST(ConvFusionKernel, AvxFiveTwelveMachinesGetADirectJitKernelNotIm2colGemm) {
   if (!__builtin_cpu_supports("avx512f")) GTEST_SKIP() << "no AVX-512 on this CPU";
   cpu::ConvSpec spec;
