@@ -88,7 +88,9 @@ class LayoutFolder {
   }
 
   std::optional<int> packed_source(const std::vector<int>& parts, int64_t width) const;
-  std::optional<int> merged_projections(int attention, const std::vector<int>& parts, const SymShape& lead);
+  std::optional<int> merged_projections(int attention, const std::vector<int>& parts,
+                                        const std::optional<SymShape>& lead);
+  bool is_head_split(const Node& reshape, int64_t heads, int64_t depth) const;
   int static_reshape(int value, const Shape& to, const std::string& name);
 
   Graph& g_;
@@ -208,16 +210,26 @@ bool LayoutFolder::fold_packed_input(int n) {
   if (!qs[qs.size() - 1].known() || !qs[qs.size() - 2].known()) return false;
   const int64_t heads = qs[qs.size() - 2].value, d = qs[qs.size() - 1].value, width = 3 * heads * d;
   const SymShape lead(qs.begin(), qs.end() - 2);
+  // Equal shapes, or (dynamic profiles, where a dim may be "?") three Reshapes that all
+  // copy every leading dim of their input and split the last into [H, D].
   std::vector<int> parts;
+  bool all_head_splits = true, all_equal = true;
   for (size_t i = 0; i < 3; ++i) {
     const int value = g_.nodes[n].inputs[i];
     const SymShape* s = shape_of(g_, value);
     const Node* reshape = producer(value, "Reshape");
-    if (!s || *s != qs || !reshape) return false;
+    if (!s || !reshape || reshape->inputs.size() < 2) return false;
+    all_equal = all_equal && *s == qs;
+    all_head_splits = all_head_splits && is_head_split(*reshape, heads, d);
     parts.push_back(reshape->inputs[0]);
   }
+  if (!all_equal && !all_head_splits) return false;
   std::optional<int> x = packed_source(parts, width);
-  if (x) {
+  if (x && all_head_splits) {
+    // The parts are X's last-axis pieces with X's leading dims, which the Reshapes copy.
+    const SymShape* x_shape = shape_of(g_, *x);
+    if (!x_shape || x_shape->size() + 1 != qs.size() || !(x_shape->back() == Dim(width))) return false;
+  } else if (x) {
     // X must be [lead..., 3 * H * D] with Q's [lead..., H, D] leads, so that row r of X
     // holds row r of each part (the head Reshapes only split the last axis). torch's
     // MultiheadAttention gives X [S, B, 3E] for Q [S, B*H, D]: the same rows when B = 1
@@ -237,7 +249,7 @@ bool LayoutFolder::fold_packed_input(int n) {
       x = static_reshape(*x, to, name);
     }
   } else {
-    x = merged_projections(n, parts, lead);
+    x = merged_projections(n, parts, all_head_splits ? std::nullopt : std::optional<SymShape>(lead));
     if (!x) return false;
   }
   Node& node = g_.nodes[n];
@@ -245,6 +257,21 @@ bool LayoutFolder::fold_packed_input(int n) {
   node.inputs[1] = node.inputs[2] = kNoValue;
   node.attributes["num_heads"] = int_attr(heads);
   changed_ = true;
+  return true;
+}
+
+// Whether `reshape` has a constant target [0, ..., 0, heads, depth] one longer than its
+// input's rank: it copies every leading dim and splits the last into heads x depth.
+bool LayoutFolder::is_head_split(const Node& reshape, int64_t heads, int64_t depth) const {
+  const Value& target = g_.values[reshape.inputs[1]];
+  const SymShape* in = shape_of(g_, reshape.inputs[0]);
+  if (!target.is_constant() || !in || target.constant.rank() != 1) return false;
+  if (const Attribute* a = reshape.find_attribute("allowzero"); a && a->i != 0) return false;
+  const std::vector<int64_t> t = target.constant.to_int64_vector();
+  if (t.size() != in->size() + 1 || t.size() < 2 || t[t.size() - 2] != heads || t.back() != depth) return false;
+  for (size_t i = 0; i + 2 < t.size(); ++i) {
+    if (t[i] != 0) return false;
+  }
   return true;
 }
 
@@ -272,7 +299,7 @@ int LayoutFolder::static_reshape(int value, const Shape& to, const std::string& 
 // weights, each read only by its head Reshape. They become one FusedMatMul by the
 // concatenated [E_in, 3E] weights and [3E] bias, whose output is the packed X.
 std::optional<int> LayoutFolder::merged_projections(int attention, const std::vector<int>& parts,
-                                                    const SymShape& lead) {
+                                                    const std::optional<SymShape>& lead) {
   std::vector<int> gemms;
   for (int part : parts) {
     const int p = g_.values[part].producer;
@@ -287,9 +314,12 @@ std::optional<int> LayoutFolder::merged_projections(int attention, const std::ve
     gemms.push_back(p);
   }
   const Node& first = g_.nodes[gemms[0]];
-  // The merged output is [A's lead..., 3E]: its rows must be Q's rows.
+  // The merged output is [A's lead..., 3E]: its rows must be Q's rows (given when the
+  // head Reshapes copy the leading dims: `lead` is then nullopt).
   const SymShape* a_shape = shape_of(g_, first.inputs[0]);
-  if (!a_shape || a_shape->empty() || SymShape(a_shape->begin(), a_shape->end() - 1) != lead) return std::nullopt;
+  if (!a_shape || a_shape->empty()) return std::nullopt;
+  const SymShape a_lead(a_shape->begin(), a_shape->end() - 1);
+  if (lead && a_lead != *lead) return std::nullopt;
   const Tensor* w[3];
   const Tensor* b[3];
   for (size_t i = 0; i < 3; ++i) {
@@ -334,7 +364,7 @@ std::optional<int> LayoutFolder::merged_projections(int attention, const std::ve
   merged.inputs = {merged.inputs[0], w_id, b_id};
   merged.outputs = {out};
   g_.values[out].producer = gemms[0];
-  SymShape shape = lead;
+  SymShape shape = a_lead;
   shape.push_back(3 * cols);
   g_.values[out].type.shape = shape;
   return out;

@@ -29,6 +29,7 @@ Result<bool> specialize_input_shapes(Graph& graph, PassContext& ctx);
 Result<bool> fold_constants(Graph& graph, PassContext& ctx);
 Result<bool> remove_identities(Graph& graph, PassContext& ctx);
 Result<bool> fold_shape_queries(Graph& graph, PassContext& ctx);
+Result<bool> fold_reshape_targets(Graph& graph, PassContext& ctx);
 Result<bool> eliminate_common_subexpressions(Graph& graph, PassContext& ctx);
 Result<bool> eliminate_dead_code(Graph& graph, PassContext& ctx);
 Result<bool> fold_conv_batchnorm(Graph& graph, PassContext& ctx);

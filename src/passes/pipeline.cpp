@@ -30,6 +30,9 @@ const GraphPass kPipeline[] = {
     // can make more shapes static (a Slice whose end was a shape query), so the two
     // alternate until neither changes anything.
     {"constant_folding_after_shapes", fold_constants_and_shapes_to_fixed_point},
+    // What shape queries are left are dynamic dims: Reshape targets built from them become
+    // constants of 0 (copy) and -1, so the output shapes are symbolic instead of unknown.
+    {"fold_reshape_targets", fold_reshape_targets},
     // Exports repeat identical subgraphs per layer; merge them once they are canonical.
     {"common_subexpression_elimination", eliminate_common_subexpressions},
     // Fusions run on the cleaned graph, so a producer's only reader is visible.

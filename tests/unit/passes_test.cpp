@@ -126,12 +126,60 @@ ModelBuilder shape_query_model() {
 TEST(PassesTest, ShapeQueriesOfStaticDimsFold) {
   ModelBuilder b = shape_query_model();
   auto before = op_counts(import(b));
-  auto after = op_counts(optimized(b));
+  BuildOptions keep_targets;  // fold_reshape_targets would take the rest of the subgraph
+  keep_targets.disabled_passes = {"fold_reshape_targets"};
+  auto after = op_counts(optimized(b, keep_targets));
   EXPECT_EQ(before["Gather"], 2);
   EXPECT_EQ(after["Gather"], 1);     // batch is dynamic
   EXPECT_EQ(after["Unsqueeze"], 1);  // the folded dim's Unsqueeze became a constant
   EXPECT_EQ(after["Shape"], 1);
   EXPECT_EQ(run(b, "x", {2, 3}, {1, 2, 3, 4, 5, 6}), (std::vector<float>{1, 2, 3, 4, 5, 6}));
+}
+
+TEST(PassesTest, ReshapeTargetsComputedFromDynamicDimsBecomeConstants) {
+  // Reshape(x, [dim 0 of x, 3]) with a dynamic batch: the target becomes [0, 3] and the
+  // output shape [batch, 3] instead of unknown.
+  ModelBuilder b = shape_query_model();
+  const Graph g = optimized(b);
+  auto after = op_counts(g);
+  EXPECT_EQ(after["Shape"] + after["Gather"] + after["Concat"] + after["Unsqueeze"], 0);
+  ASSERT_EQ(after["Reshape"], 1);
+  for (const Node& n : g.nodes) {
+    if (n.op_type != "Reshape") continue;
+    const Value& target = g.values[n.inputs[1]];
+    ASSERT_TRUE(target.is_constant());
+    EXPECT_EQ(target.constant.to_int64_vector(), (std::vector<int64_t>{0, 3}));
+    const auto& shape = g.values[n.outputs[0]].type.shape;
+    ASSERT_TRUE(shape.has_value());
+    EXPECT_EQ(sym_shape_to_string(*shape), "batchx3");
+  }
+  for (int64_t batch : {1, 4}) {
+    std::vector<float> x(static_cast<size_t>(batch * 3));
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i);
+    EXPECT_EQ(run(b, "x", {batch, 3}, x), x);
+  }
+  BuildOptions off;
+  off.disabled_passes = {"fold_reshape_targets"};
+  EXPECT_EQ(op_counts(optimized(b, off))["Shape"], 1);
+}
+
+// A size the input's dims cannot prove stays computed: Reshape(x, [dim 0 of y, -1]) with y
+// another input.
+TEST(PassesTest, ReshapeTargetsFromAnotherTensorsDimsStay) {
+  ModelBuilder b;
+  b.input("x", kFloat, {"n", 6});
+  b.input("y", kFloat, {"m", 2});
+  b.output("z", kFloat, {"m", "k"});
+  test::int64_constant(b, "i0", {}, {0});
+  test::int64_constant(b, "axes", {1}, {0});
+  test::int64_constant(b, "rest", {1}, {-1});
+  b.node("Shape", {"y"}, {"s"});
+  b.node("Gather", {"s", "i0"}, {"d0"});
+  b.node("Unsqueeze", {"d0", "axes"}, {"u0"});
+  test::add_int_attr(b.node("Concat", {"u0", "rest"}, {"shape"}), "axis", 0);
+  b.node("Reshape", {"x", "shape"}, {"z"});
+  // One size is unproven and -1 is taken: nothing to rewrite.
+  EXPECT_EQ(op_counts(optimized(b))["Shape"], 1);
 }
 
 TEST(PassesTest, ProfilePinnedDimsLetWholeShapeSubgraphsFold) {
