@@ -21,11 +21,15 @@
 //     S = 512 unfused graph   18.7 ms             13.7 ms
 //             kiln::Attention 13.1 ms             6.7 ms
 //             causal = 1      7.6 ms              4.2 ms
-// Decision: the kernel uses math::gemm_rowmajor. At the kernel's 32-row blocks oneDNN's
-// fixed cost per execute (memory objects, argument map, stream wait) makes it 1.6x
+// Decision: the kernel uses math::gemm_rowmajor. At the kernel's 16-row blocks oneDNN's
+// fixed cost per execute (memory objects, argument map, stream wait) makes it 2.3x
 // slower; one call per whole head only ties, and needs an Sq x Sk scratch. oneDNN's
 // batched MatMul of the unfused graph is about 20% faster per flop (AVX-512 brgemm vs
 // kiln's AVX2 loop), but the fused op wins by not writing the scores out five times.
+// Rerun 2026-12-02 (same machine, noisier): products 0.52 / 0.63 / 0.60 / 0.65 ms for
+// 16 / 32 / 64 / 128 rows, so the kernel now takes 16-row blocks; whole op, 2 threads,
+// S = 128: unfused 0.55 ms, fused 0.36 ms (0.42 ms with 32-row blocks), causal 0.26 ms;
+// S = 512: 8.9, 6.5 (6.9), 4.0 ms.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>

@@ -17,11 +17,11 @@
 // are scaled, masked, exponentiated and multiplied by V. Causal rows skip the products
 // with keys they cannot see. Tasks run on OpenMP threads (oneDNN's runtime too).
 //
-// The two products per task are math::gemm_rowmajor, not oneDNN: at 32-row blocks a
+// The two products per task are math::gemm_rowmajor, not oneDNN: at 16-32-row blocks a
 // oneDNN matmul primitive's fixed cost per execute makes it 1.6x slower, and per whole
 // head it only ties (bench/attention_bench.cpp has the numbers). At BERT-base shapes
-// (B 1, H 12, S 128, D 64) this op takes 0.43 ms against 0.65 ms for the unfused graph
-// on 2 threads, at S = 512 6.7 ms against 13.7 ms.
+// (B 1, H 12, S 128, D 64) this op takes 0.36 ms against 0.55 ms for the unfused graph
+// on 2 threads, at S = 512 6.5 ms against 8.9 ms.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -35,9 +35,12 @@
 namespace kiln {
 namespace {
 
-// Query rows per task: 32 x Sk floats of scores stay in L2 up to Sk = 2048 (256 KiB) and
-// BERT-base at S = 128 gives 48 tasks per layer, enough to balance 16 cores.
-constexpr int64_t kRowBlock = 32;
+// Query rows per task: 16 x Sk floats of scores stay in L1/L2 up to Sk = 4096 (256 KiB),
+// BERT-base at S = 128 gives 96 tasks per layer, and 16 rows are two full 6-row tiles of
+// math::gemm_rowmajor and a 4-row one, where 32 leave a latency-bound 2-row tail: the
+// products run at 96 instead of 80 GFLOP/s on one core (bench/attention_bench.cpp), and
+// the op takes 0.36 instead of 0.42 ms at BERT-base shapes.
+constexpr int64_t kRowBlock = 16;
 // Below this many multiply-adds a parallel region costs more than it saves.
 constexpr double kParallelWork = 1 << 18;
 
