@@ -27,6 +27,7 @@ import onnxruntime as ort
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 import bench_cases  # noqa: E402
+import ort_worker  # noqa: E402
 
 # Layer or node type -> group. kiln's fused types and ORT's contrib ops included.
 GROUPS = {
@@ -70,13 +71,7 @@ def kiln_profile(kiln, plan, inputs_dir, iterations):
 
 
 def ort_profile(model, inputs_dir, dims, iterations, threads):
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    for name, value in dims.items():
-        so.add_free_dimension_override_by_name(name, value)
+    so = ort_worker.session_options(threads, dims)
     with tempfile.TemporaryDirectory() as tmp:
         so.enable_profiling = True
         so.profile_file_prefix = os.path.join(tmp, "ort")

@@ -13,15 +13,21 @@ import onnxruntime as ort
 from worker_protocol import parse_common_args, serve
 
 
+def session_options(threads, dims):
+    """The benchmark's ONNX Runtime settings (also used by compare_profiles.py)."""
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    for name, value in dims.items():
+        so.add_free_dimension_override_by_name(name, value)
+    return so
+
+
 class OrtEngine:
     def __init__(self, model, threads, dims):
-        so = ort.SessionOptions()
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.intra_op_num_threads = threads
-        so.inter_op_num_threads = 1
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        for name, value in dims.items():
-            so.add_free_dimension_override_by_name(name, value)
+        so = session_options(threads, dims)
         self.session = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.feeds = {}

@@ -19,12 +19,14 @@
 #include "plan/plan_file.h"
 #include "plan/plan_format.h"
 #include "unit/model_builder.h"
+#include "unit/plan_edit.h"
 
 namespace kiln {
 namespace {
 
 namespace fs = std::filesystem;
 using test::TempDir;
+using test::with_metadata;
 
 const std::string kModels = std::string(KILN_SOURCE_DIR) + "/tests/models";
 
@@ -269,24 +271,6 @@ std::vector<std::string> files_in(const std::string& dir) {
   return ::testing::AssertionFailure() << "unclear message: " << m;
 }
 
-// Rewrites a plan's metadata with `edit` and gives it valid checksums, as a buggy or
-// hostile writer would: the reader must still check what it parses.
-template <typename Edit>
-std::string with_metadata(const std::string& plan, Edit edit) {
-  PlanHeader h = decode_plan_header(reinterpret_cast<const uint8_t*>(plan.data()), plan.size(), "plan").value();
-  planpb::PlanMetadata meta;
-  EXPECT_TRUE(meta.ParseFromArray(plan.data() + h.metadata_offset, static_cast<int>(h.metadata_size)));
-  edit(meta);
-  const std::string m = meta.SerializeAsString();
-  const std::string weights = plan.substr(h.weights_offset);
-  h.metadata_size = m.size();
-  h.weights_offset = align_up(kPlanHeaderSize + m.size(), kPlanAlignment);
-  h.file_size = h.weights_offset + weights.size();
-  std::string payload = m + std::string(h.weights_offset - kPlanHeaderSize - m.size(), '\0') + weights;
-  h.payload_crc32 = plan_crc32(payload.data(), payload.size());
-  const auto header = encode_plan_header(h);
-  return std::string(header.begin(), header.end()) + payload;
-}
 
 std::shared_ptr<Engine> tiny_engine() {
   auto e = test::load(test::add_relu_matmul_model(), "tiny.onnx");
